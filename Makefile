@@ -1,0 +1,72 @@
+# oci.registry developer entry points. `make demo` and `make test` set up what they need.
+SHELL := /bin/bash
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+export PATH := $(VENV)/bin:$(PATH)
+BUILD := $(ROOT)/.build
+# ansible-test resolves symlinks, so it gets a real copy of the tracked (and new) files.
+TEST_TREE := $(BUILD)/ansible-test/ansible_collections/oci/registry
+ANSIBLE_TEST_PYTHON := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
+export PYTHONPATH := $(BUILD)
+
+.PHONY: help venv tree ansible-test-tree registries-start registries-stop demo test sanity units \
+	integration molecule lint changelog-lint docs-lint build bench pytest clean
+
+help:
+	@echo "make demo   - run the main job against local registries"
+	@echo "make test   - the whole test suite (sanity, units, integration, molecule, lint)"
+	@echo "make bench  - copy throughput / memory benchmarks (not part of make test)"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt requirements.txt hacking/bootstrap.sh
+	bash hacking/bootstrap.sh
+
+tree: venv
+	@mkdir -p $(BUILD)/ansible_collections/oci && ln -sfn $(ROOT) $(BUILD)/ansible_collections/oci/registry
+
+ansible-test-tree: venv
+	@rm -rf $(TEST_TREE) && mkdir -p $(TEST_TREE)
+	@cd $(ROOT) && git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ $(TEST_TREE)/
+	@cd $(TEST_TREE) && git init -q && git add -A >/dev/null 2>&1
+
+registries-start: tree
+	$(PY) tests/registries start
+
+registries-stop:
+	-$(PY) tests/registries stop
+
+demo: tree
+	bash hacking/demo.sh
+
+sanity: ansible-test-tree
+	cd $(TEST_TREE) && ansible-test sanity --local --python $(ANSIBLE_TEST_PYTHON) --color=no $(ARGS)
+
+units: ansible-test-tree registries-start
+	cd $(TEST_TREE) && ansible-test units --local --python $(ANSIBLE_TEST_PYTHON) --color=no $(ARGS)
+
+integration: ansible-test-tree registries-start
+	cd $(TEST_TREE) && ansible-test integration --local --python $(ANSIBLE_TEST_PYTHON) --color=no $(ARGS)
+
+molecule: tree registries-start
+	bash hacking/molecule.sh
+
+lint: tree
+	cd $(ROOT) && ansible-lint --profile production
+
+changelog-lint: venv
+	cd $(ROOT) && antsibull-changelog lint
+
+pytest: tree
+	cd $(ROOT) && $(PY) -m pytest $(ARGS)
+
+test: venv
+	bash hacking/test.sh
+
+bench: tree
+	bash benchmarks/run.sh
+
+clean: registries-stop
+	rm -rf $(BUILD) tests/output

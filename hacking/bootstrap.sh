@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Prepare everything `make test` and `make demo` need on a fresh machine:
+# Debian packages, a venv with the newest ansible-core the machine's Python allows,
+# and the offline get-pip stand-in ansible-test needs (it cannot download get-pip here).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="$root/.venv"
+
+need_apt=()
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+command -v skopeo >/dev/null || need_apt+=(skopeo)
+command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v rsync >/dev/null || need_apt+=(rsync)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${need_apt[*]}"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# Newest Python first: ansible-core 2.20+ needs 3.12+, 2.17-2.19 run on 3.10/3.11.
+pick_python() {
+  local candidates=()
+  if [ -n "${OCI_REGISTRY_PYTHON:-}" ]; then echo "$OCI_REGISTRY_PYTHON"; return; fi
+  for v in 3.14 3.13 3.12 3.11 3.10; do
+    candidates+=("$(command -v "python$v" 2>/dev/null || true)")
+    for p in "$HOME"/.pyenv/versions/"$v"*/bin/python"$v" /usr/bin/python"$v" /usr/local/bin/python"$v"; do
+      candidates+=("$p")
+    done
+  done
+  for p in "${candidates[@]}"; do
+    [ -n "$p" ] && [ -x "$p" ] && "$p" -c 'import venv, ensurepip' >/dev/null 2>&1 && { echo "$p"; return; }
+  done
+  command -v python3
+}
+
+if [ ! -x "$venv/bin/python" ] || [ "$root/requirements-dev.txt" -nt "$venv/.installed" ]; then
+  py=$(pick_python)
+  echo "bootstrap: venv with $py ($("$py" --version))"
+  [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
+  "$venv/bin/python" -m pip install -q -r "$root/requirements-dev.txt" 2>&1 | { grep -v "^WARNING: Location" || true; }
+  touch "$venv/.installed"
+fi
+
+# ansible-test bootstraps pip in its sanity venvs with a get-pip script it downloads; offline we
+# provide a stand-in under the cache name it looks for first.
+"$venv/bin/python" - <<'PY'
+import os, re, pathlib, ansible_test
+src = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
+versions = set(re.findall(r"pip\s*=\s*'([0-9.]+)'", src.read_text())) | set(
+    re.findall(r"'pip'\s*:\s*'([0-9.]+)'", src.read_text()))
+stand_in = '''\
+"""Offline stand-in for get-pip.py: ensurepip, then pip install what ansible-test asked for."""
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"])
+if args:
+    subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
+'''
+cache = pathlib.Path.home() / ".ansible" / "test" / "cache"
+cache.mkdir(parents=True, exist_ok=True)
+for v in sorted(versions):
+    (cache / ("get_pip_%s.py" % v.replace(".", "_"))).write_text(stand_in)
+PY
+
+# The collection must live at ansible_collections/oci/registry for Ansible to load it.
+mkdir -p "$root/.build/ansible_collections/oci"
+ln -sfn "$root" "$root/.build/ansible_collections/oci/registry"
+echo "bootstrap: ready ($("$venv/bin/ansible" --version | head -1))"
