@@ -59,6 +59,13 @@ lint: tree
 changelog-lint: venv
 	cd $(ROOT) && antsibull-changelog lint
 
+docs-lint: tree
+	cd $(BUILD)/ansible_collections/oci/registry && antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+
+build: venv
+	@mkdir -p $(BUILD)/dist
+	cd $(ROOT) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
+
 pytest: tree
 	cd $(ROOT) && $(PY) -m pytest $(ARGS)
 
