@@ -42,7 +42,7 @@ demo: tree
 	bash hacking/demo.sh
 
 sanity: ansible-test-tree
-	cd $(TEST_TREE) && ansible-test sanity --local --python $(ANSIBLE_TEST_PYTHON) --color=no $(ARGS)
+	bash hacking/sanity.sh $(TEST_TREE) $(ARGS)
 
 units: ansible-test-tree registries-start
 	cd $(TEST_TREE) && ansible-test units --local --python $(ANSIBLE_TEST_PYTHON) --color=no $(ARGS)

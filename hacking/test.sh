@@ -4,7 +4,7 @@
 # if anything failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 export PATH="$root/.venv/bin:$PATH"
 state="${OCI_REGISTRY_TEST_STATE:-$HOME/.cache/oci-registry-tests}"
 
