@@ -1,0 +1,380 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Retention planning for the ``oci.registry.cleanup`` role.
+
+Pure Python (no Ansible, no network): the role gathers tags and manifests with the info modules,
+this module decides what to keep and what to remove, and the role applies the plan. Keeping the
+decision here makes the safety invariant testable without a registry:
+
+    a digest referenced by a kept tag - directly, or as a child of a kept index, at any depth -
+    is never deleted, and no kept tag stops resolving.
+
+Input shapes (what ``registry_tag_info``/``registry_manifest_info`` return):
+
+``tags``: list of ``{"tag": str, "digest": str, "created": str|None, "media_type": str|None}``
+(``tag_details``) or a mapping ``tag -> digest``.
+
+``manifests``: mapping ``digest -> entry`` where ``entry`` is either the manifest JSON (dict) or
+``{"manifest": <manifest JSON>, "size": int, "media_type": str}``. Digests missing from the
+mapping are treated as leaves of unknown size, except that an index we cannot look into blocks
+manifest deletion for the repository (its children are unknown, so they could be shared).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import calendar
+import re
+import time
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+
+INDEX_MEDIA_TYPES = frozenset([
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+])
+MANIFEST_MEDIA_TYPES = frozenset([
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+])
+
+MODES = ("untag", "delete")
+DEFAULT_KEEP_PATTERNS = ("^latest$",)
+
+# cosign (`sha256-<hex>.sig/.att/.sbom`) and the OCI referrers tag schema (`sha256-<hex>`):
+# such a tag belongs to the image it describes and follows that image's fate.
+REFERRER_TAG_RE = re.compile(r"^(sha256|sha512)-([0-9a-f]{64,128})(?:\.[A-Za-z0-9_.-]+)?$")
+
+_RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$"
+)
+
+
+class RetentionError(ValueError):
+    """Invalid retention input (bad pattern, mode, or tag list)."""
+
+
+def parse_created(value):
+    """Return seconds since the epoch for an image ``created`` value, or None when unknown.
+
+    Unknown means missing, unparsable, or at/before 1970-01-01T00:00:00Z: reproducible builds
+    (SOURCE_DATE_EPOCH=0, ko, bazel, nix) and Go's zero time (``0001-01-01``) both mean
+    "no date", and ranking them as real dates would make them look like the oldest images on
+    purpose rather than by accident.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif hasattr(value, "timetuple") and hasattr(value, "utcoffset"):
+        offset = value.utcoffset()
+        seconds = calendar.timegm(value.timetuple()) + getattr(value, "microsecond", 0) / 1e6
+        if offset is not None:
+            seconds -= offset.total_seconds()
+    else:
+        match = _RFC3339_RE.match(str(value).strip())
+        if not match:
+            return None
+        (year, month, day, hour, minute, second, fraction, _zulu, sign, off_h, off_m) = match.groups()
+        try:
+            seconds = float(calendar.timegm((int(year), int(month), int(day), int(hour), int(minute),
+                                              int(second), 0, 0, 0)))
+        except (ValueError, OverflowError):
+            return None
+        if fraction:
+            seconds += float("0." + fraction)
+        if sign:
+            delta = int(off_h) * 3600 + int(off_m) * 60
+            seconds = seconds - delta if sign == "+" else seconds + delta
+    if seconds <= 0:
+        return None
+    return seconds
+
+
+def _compile(patterns, name):
+    compiled = []
+    for pattern in patterns or []:
+        try:
+            compiled.append((pattern, re.compile(pattern)))
+        except re.error as exc:
+            raise RetentionError("%s: invalid regular expression %r: %s" % (name, pattern, exc))
+    return compiled
+
+
+def _first_match(compiled, tag):
+    for pattern, regex in compiled:
+        if regex.search(tag):
+            return pattern
+    return None
+
+
+def _normalise_tags(tags):
+    if isinstance(tags, dict):
+        tags = [{"tag": tag, "digest": digest} for tag, digest in tags.items()]
+    result = {}
+    for item in tags or []:
+        if not isinstance(item, dict) or not item.get("tag") or not item.get("digest"):
+            raise RetentionError("each tag needs 'tag' and 'digest', got %r" % (item,))
+        result[item["tag"]] = {
+            "tag": item["tag"],
+            "digest": item["digest"],
+            "created": parse_created(item.get("created")),
+            "media_type": item.get("media_type"),
+        }
+    return result
+
+
+class _Graph:
+    """Manifest graph of one repository: children (index -> manifests) and blob sizes."""
+
+    def __init__(self, manifests, tags):
+        self.children = {}
+        self.blobs = {}       # manifest digest -> {blob digest: size}
+        self.known = set()    # digests whose content we have
+        self.media_type = {}  # best knowledge of each digest's media type
+        self.size = {}        # manifest sizes (the manifest is a blob in the registry's storage)
+        for info in tags.values():
+            if info.get("media_type"):
+                self.media_type.setdefault(info["digest"], info["media_type"])
+        for digest, entry in (manifests or {}).items():
+            if not isinstance(entry, dict):
+                continue
+            body = entry.get("manifest") if isinstance(entry.get("manifest"), dict) else entry
+            media_type = entry.get("media_type") or body.get("mediaType")
+            if media_type:
+                self.media_type[digest] = media_type
+            if isinstance(entry.get("size"), int):
+                self.size[digest] = entry["size"]
+            self.known.add(digest)
+            kids = []
+            for desc in body.get("manifests") or []:
+                if isinstance(desc, dict) and desc.get("digest"):
+                    kids.append(desc["digest"])
+                    if desc.get("mediaType"):
+                        self.media_type.setdefault(desc["digest"], desc["mediaType"])
+                    if isinstance(desc.get("size"), int):
+                        self.size.setdefault(desc["digest"], desc["size"])
+            self.children[digest] = kids
+            blobs = {}
+            for desc in [body.get("config")] + list(body.get("layers") or []):
+                if isinstance(desc, dict) and desc.get("digest"):
+                    blobs[desc["digest"]] = desc["size"] if isinstance(desc.get("size"), int) else 0
+            for layer in body.get("fsLayers") or []:  # schema1: no sizes
+                if isinstance(layer, dict) and layer.get("blobSum"):
+                    blobs.setdefault(layer["blobSum"], 0)
+            self.blobs[digest] = blobs
+
+    def closure(self, roots):
+        seen = set()
+        stack = list(roots)
+        while stack:
+            digest = stack.pop()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            stack.extend(self.children.get(digest, ()))
+        return seen
+
+    def opaque_indexes(self, digests):
+        """Digests that are (or may be) indexes but whose content we do not have."""
+        opaque = []
+        for digest in digests:
+            if digest in self.known:
+                continue
+            media_type = self.media_type.get(digest)
+            if media_type is None or media_type in INDEX_MEDIA_TYPES:
+                opaque.append(digest)
+        return sorted(opaque)
+
+    def storage(self, digests):
+        """{stored object digest: size} for the manifests and the blobs they reference."""
+        objects = {}
+        for digest in digests:
+            objects[digest] = self.size.get(digest, 0)
+            objects.update(self.blobs.get(digest, {}))
+        return objects
+
+    def parents_first(self, digests):
+        """Order digests so that every index comes before the manifests it lists."""
+        ordered = []
+        done = set()
+        wanted = set(digests)
+
+        def visit(digest, path):
+            # Post-order on children, reversed at the end, gives parents before children.
+            if digest in done or digest in path:
+                return
+            path.add(digest)
+            for child in self.children.get(digest, ()):
+                if child in wanted:
+                    visit(child, path)
+            path.discard(digest)
+            done.add(digest)
+            ordered.append(digest)
+
+        for digest in sorted(wanted):
+            visit(digest, set())
+        ordered.reverse()
+        return ordered
+
+
+def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, delete_patterns=None,
+                 keep_latest=0, older_than_days=None, mode="untag", now=None, repository=None):
+    """Decide which tags to keep and what to remove in one repository.
+
+    Rules, first match wins for each tag:
+
+    1. matches a ``keep_patterns`` regex -> kept;
+    2. a referrer tag (``sha256-<hex>[.suffix]``) whose subject is in the repository follows the
+       subject: kept if the subject stays referenced, removed otherwise;
+    3. matches no ``delete_patterns`` regex (default: every tag matches) -> kept;
+    4. its image is among the ``keep_latest`` newest distinct digests of the tags left after 1-3,
+       newest by config ``created``; images without a usable date rank as the oldest, ties go to
+       the higher tag name -> kept;
+    5. ``older_than_days`` set and the image is younger, or its date is unknown -> kept;
+    6. otherwise removed.
+
+    ``mode=untag`` removes the tags only. ``mode=delete`` also deletes every manifest the removed
+    tags reach (index children included) that no kept tag reaches; tags that share a digest with
+    a kept tag are untagged one by one instead. Deletion is withheld for the whole repository
+    when a kept index could not be inspected, because its children are unknown.
+
+    Returns a dict: ``repository``, ``mode``, ``kept`` and ``removed`` (lists of ``{tag, digest,
+    reason}`` sorted by tag), ``untag`` (tags to remove one by one), ``delete`` (manifest digests
+    to delete, indexes before their children), ``protected`` (digests that must survive),
+    ``reclaimable_bytes`` (manifests and blobs reachable from the tags before and not after,
+    counted once - what a garbage collection that also removes untagged manifests reclaims in
+    this repository), ``warnings``.
+    """
+    if mode not in MODES:
+        raise RetentionError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
+    if keep_latest is None:
+        keep_latest = 0
+    try:
+        keep_latest = int(keep_latest)
+    except (TypeError, ValueError):
+        raise RetentionError("keep_latest must be an integer, got %r" % (keep_latest,))
+    if keep_latest < 0:
+        raise RetentionError("keep_latest must be 0 or more, got %d" % keep_latest)
+    if older_than_days is not None:
+        try:
+            older_than_days = float(older_than_days)
+        except (TypeError, ValueError):
+            raise RetentionError("older_than_days must be a number, got %r" % (older_than_days,))
+    now_ts = parse_created(now) if now is not None else time.time()
+    if now_ts is None:
+        raise RetentionError("now is not a usable date: %r" % (now,))
+
+    keep_re = _compile(keep_patterns, "keep_patterns")
+    # None means the default (every tag is a candidate); an empty list means no candidates.
+    delete_re = _compile(delete_patterns if delete_patterns is not None else ["."], "delete_patterns")
+
+    tag_info = _normalise_tags(tags)
+    graph = _Graph(manifests, tag_info)
+    all_digests = set(info["digest"] for info in tag_info.values())
+    known_digests = graph.closure(all_digests)
+
+    decision = {}  # tag -> (kept: bool, reason)
+    pending = []
+    referrers = {}
+    for tag in sorted(tag_info):
+        info = tag_info[tag]
+        pattern = _first_match(keep_re, tag)
+        if pattern is not None:
+            decision[tag] = (True, "keep_patterns: %s" % pattern)
+            continue
+        match = REFERRER_TAG_RE.match(tag)
+        if match:
+            subject = "%s:%s" % (match.group(1), match.group(2))
+            if subject in known_digests:
+                referrers[tag] = subject
+                continue
+        pattern = _first_match(delete_re, tag)
+        if pattern is None:
+            decision[tag] = (True, "not matched by delete_patterns")
+            continue
+        pending.append(tag)
+
+    if keep_latest and pending:
+        by_digest = {}
+        for tag in pending:
+            by_digest.setdefault(tag_info[tag]["digest"], []).append(tag)
+        ranked = sorted(
+            by_digest,
+            key=lambda d: (tag_info[by_digest[d][0]]["created"] or 0.0, max(by_digest[d]), d),
+            reverse=True,
+        )
+        for rank, digest in enumerate(ranked[:keep_latest], 1):
+            for tag in by_digest[digest]:
+                decision[tag] = (True, "keep_latest: newest %d of %d" % (rank, keep_latest))
+        pending = [tag for tag in pending if tag not in decision]
+
+    for tag in pending:
+        created = tag_info[tag]["created"]
+        if older_than_days is not None:
+            if created is None:
+                decision[tag] = (True, "older_than_days: created date unknown")
+                continue
+            age_days = (now_ts - created) / 86400.0
+            if age_days < older_than_days:
+                decision[tag] = (True, "older_than_days: %.1f days old" % age_days)
+                continue
+            decision[tag] = (False, "older than %g days" % older_than_days)
+        else:
+            decision[tag] = (False, "matched delete_patterns")
+
+    # Referrer tags follow their subject; one referrer may describe another (a signature of an
+    # SBOM), so iterate until nothing changes.
+    protected = graph.closure(info["digest"] for tag, info in tag_info.items()
+                              if decision.get(tag, (False,))[0])
+    unresolved = dict(referrers)
+    while unresolved:
+        moved = [tag for tag, subject in unresolved.items() if subject in protected]
+        if not moved:
+            break
+        for tag in moved:
+            decision[tag] = (True, "referrer of kept %s" % unresolved.pop(tag))
+            protected |= graph.closure([tag_info[tag]["digest"]])
+    for tag, subject in unresolved.items():
+        decision[tag] = (False, "referrer of removed %s" % subject)
+
+    kept = []
+    removed = []
+    for tag in sorted(tag_info):
+        keep, reason = decision[tag]
+        entry = {"tag": tag, "digest": tag_info[tag]["digest"], "reason": reason}
+        (kept if keep else removed).append(entry)
+
+    warnings = []
+    delete = []
+    removed_digests = set(entry["digest"] for entry in removed)
+    if mode == "delete" and removed:
+        opaque = graph.opaque_indexes(protected)
+        if opaque:
+            warnings.append(
+                "manifest deletion withheld: kept index(es) %s could not be inspected, so their "
+                "children are unknown; tags were only untagged" % ", ".join(opaque))
+        else:
+            delete = graph.parents_first(graph.closure(removed_digests) - protected)
+    deleted = set(delete)
+    untag = [entry["tag"] for entry in removed if entry["digest"] not in deleted]
+
+    before = graph.storage(graph.closure(all_digests))
+    after = graph.storage(protected)
+    reclaimable = sum(size for digest, size in before.items() if digest not in after)
+
+    return {
+        "repository": repository,
+        "mode": mode,
+        "kept": kept,
+        "removed": removed,
+        "untag": untag,
+        "delete": delete,
+        "protected": sorted(protected),
+        "reclaimable_bytes": reclaimable,
+        "warnings": warnings,
+    }

@@ -1,0 +1,327 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Retention plan: example cases plus a property test of the cleanup safety invariant.
+
+The property test builds random repositories (images sharing layers, indexes, nested indexes,
+several tags per digest, referrer tags, manifests the planner cannot see), applies the plan to a
+model of a distribution registry (DELETE by digest removes the manifest and every tag on it;
+untag removes one tag) and checks the invariant against the *true* graph, not the planner's.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import hashlib
+
+import pytest
+
+from ansible_collections.oci.registry.plugins.module_utils.retention import (
+    RetentionError,
+    parse_created,
+    plan_cleanup,
+)
+
+hypothesis = pytest.importorskip("hypothesis")
+st = pytest.importorskip("hypothesis.strategies")
+given = hypothesis.given
+settings = hypothesis.settings
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+NOW = "2024-06-01T00:00:00Z"
+DAY = 86400
+
+
+def digest(label):
+    return "sha256:" + hashlib.sha256(label.encode()).hexdigest()
+
+
+def image(name, layers, config_size=100):
+    return {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest("config-" + name), "size": config_size},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": digest("layer-%s" % layer), "size": size} for layer, size in layers],
+    }
+
+
+def index(children):
+    return {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": media_type, "digest": child, "size": 500}
+                      for child, media_type in children],
+    }
+
+
+def entry(body):
+    return {"manifest": body, "size": 500, "media_type": body["mediaType"]}
+
+
+# --- examples -------------------------------------------------------------------------------
+
+def test_default_keeps_latest_and_removes_everything_else():
+    manifests = {digest("a"): entry(image("a", [("l1", 10)])),
+                 digest("b"): entry(image("b", [("l1", 10), ("l2", 20)]))}
+    tags = [{"tag": "latest", "digest": digest("a")}, {"tag": "1.0", "digest": digest("b")}]
+    plan = plan_cleanup(tags, manifests, now=NOW)
+    assert [k["tag"] for k in plan["kept"]] == ["latest"]
+    assert plan["kept"][0]["reason"] == "keep_patterns: ^latest$"
+    assert plan["removed"] == [{"tag": "1.0", "digest": digest("b"), "reason": "matched delete_patterns"}]
+    assert plan["untag"] == ["1.0"] and plan["delete"] == []
+    # l1 is shared with the kept image; only b's manifest, config and l2 go.
+    assert plan["reclaimable_bytes"] == 500 + 100 + 20
+
+
+def test_delete_mode_untags_a_tag_sharing_its_digest_with_a_kept_tag():
+    manifests = {digest("a"): entry(image("a", [("l1", 10)]))}
+    tags = {"latest": digest("a"), "old": digest("a")}
+    plan = plan_cleanup(tags, manifests, mode="delete", now=NOW)
+    assert plan["delete"] == []
+    assert plan["untag"] == ["old"]
+    assert plan["reclaimable_bytes"] == 0
+
+
+def test_delete_mode_deletes_index_before_children_and_spares_shared_children():
+    amd, arm, shared = digest("amd"), digest("arm"), digest("shared")
+    idx_old, idx_new = digest("idx-old"), digest("idx-new")
+    manifests = {
+        amd: entry(image("amd", [("x", 1)])), arm: entry(image("arm", [("y", 2)])),
+        shared: entry(image("shared", [("z", 3)])),
+        idx_old: entry(index([(amd, OCI_MANIFEST), (arm, OCI_MANIFEST), (shared, OCI_MANIFEST)])),
+        idx_new: entry(index([(shared, OCI_MANIFEST)])),
+    }
+    plan = plan_cleanup({"latest": idx_new, "1.0": idx_old}, manifests, mode="delete", now=NOW)
+    assert plan["delete"][0] == idx_old
+    assert set(plan["delete"]) == {idx_old, amd, arm}
+    assert shared in plan["protected"]
+    assert plan["untag"] == []
+
+
+def test_keep_latest_ranks_by_created_and_missing_dates_rank_oldest():
+    tags = [
+        {"tag": "1.0", "digest": digest("1"), "created": "2024-01-01T00:00:00Z"},
+        {"tag": "1.1", "digest": digest("2"), "created": "2024-02-01T00:00:00.123456789Z"},
+        {"tag": "1.1-alias", "digest": digest("2"), "created": "2024-02-01T00:00:00Z"},
+        {"tag": "nodate", "digest": digest("3"), "created": None},
+        {"tag": "epoch", "digest": digest("4"), "created": "1970-01-01T00:00:00Z"},
+        {"tag": "1.2", "digest": digest("5"), "created": "2024-03-01T02:00:00+02:00"},
+    ]
+    plan = plan_cleanup(tags, {}, keep_patterns=[], keep_latest=2, now=NOW)
+    kept = {k["tag"]: k["reason"] for k in plan["kept"]}
+    # Two images, three tags: an image with two tags takes one slot.
+    assert kept == {"1.2": "keep_latest: newest 1 of 2", "1.1": "keep_latest: newest 2 of 2",
+                    "1.1-alias": "keep_latest: newest 2 of 2"}
+    assert sorted(r["tag"] for r in plan["removed"]) == ["1.0", "epoch", "nodate"]
+
+
+def test_older_than_days_keeps_young_and_undated_images():
+    tags = [
+        {"tag": "old", "digest": digest("1"), "created": "2024-01-01T00:00:00Z"},
+        {"tag": "young", "digest": digest("2"), "created": "2024-05-25T00:00:00Z"},
+        {"tag": "undated", "digest": digest("3")},
+    ]
+    plan = plan_cleanup(tags, {}, older_than_days=30, now=NOW)
+    kept = {k["tag"]: k["reason"] for k in plan["kept"]}
+    assert kept["young"] == "older_than_days: 7.0 days old"
+    assert kept["undated"] == "older_than_days: created date unknown"
+    assert [r["tag"] for r in plan["removed"]] == ["old"]
+    assert plan["removed"][0]["reason"] == "older than 30 days"
+
+
+def test_delete_patterns_limit_candidates():
+    tags = {"dev-1": digest("1"), "1.0": digest("2"), "latest": digest("3")}
+    plan = plan_cleanup(tags, {}, delete_patterns=["^dev-"], now=NOW)
+    assert [r["tag"] for r in plan["removed"]] == ["dev-1"]
+    assert {k["tag"]: k["reason"] for k in plan["kept"]}["1.0"] == "not matched by delete_patterns"
+    assert plan_cleanup(tags, {}, delete_patterns=[], now=NOW)["removed"] == []
+
+
+def test_referrer_tags_follow_their_subject():
+    kept_img, old_img, sig1, sig2 = digest("k"), digest("o"), digest("s1"), digest("s2")
+    tags = {
+        "latest": kept_img, "old": old_img,
+        "sha256-%s.sig" % kept_img.split(":")[1]: sig1,
+        "sha256-%s" % old_img.split(":")[1]: sig2,
+        "sha256-%s.sig" % digest("gone").split(":")[1]: digest("s3"),
+    }
+    plan = plan_cleanup(tags, {}, now=NOW)
+    kept = {k["tag"]: k["reason"] for k in plan["kept"]}
+    removed = {r["tag"]: r["reason"] for r in plan["removed"]}
+    assert kept["sha256-%s.sig" % kept_img.split(":")[1]] == "referrer of kept %s" % kept_img
+    assert removed["sha256-%s" % old_img.split(":")[1]] == "referrer of removed %s" % old_img
+    # A referrer of an image that is not in the repository is an ordinary tag.
+    assert removed["sha256-%s.sig" % digest("gone").split(":")[1]] == "matched delete_patterns"
+
+
+def test_delete_withheld_when_a_kept_index_cannot_be_inspected():
+    idx, child = digest("idx"), digest("child")
+    tags = [{"tag": "latest", "digest": idx, "media_type": OCI_INDEX},
+            {"tag": "old", "digest": child, "media_type": OCI_MANIFEST}]
+    plan = plan_cleanup(tags, {child: entry(image("child", []))}, mode="delete", now=NOW)
+    assert plan["delete"] == []
+    assert plan["untag"] == ["old"]
+    assert "could not be inspected" in plan["warnings"][0]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mode": "purge"}, "mode must be one of"),
+    ({"keep_patterns": ["("]}, "keep_patterns: invalid regular expression"),
+    ({"keep_latest": -1}, "keep_latest must be 0 or more"),
+    ({"older_than_days": "soon"}, "older_than_days must be a number"),
+])
+def test_invalid_options_are_reported(kwargs, message):
+    with pytest.raises(RetentionError, match=message):
+        plan_cleanup({"a": digest("a")}, {}, **kwargs)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2024-01-01T00:00:00Z", 1704067200.0),
+    ("2024-01-01T01:00:00+01:00", 1704067200.0),
+    ("2024-01-01T00:00:00.5Z", 1704067200.5),
+    ("2024-01-01 00:00:00", 1704067200.0),
+    (1704067200, 1704067200.0),
+    ("0001-01-01T00:00:00Z", None),
+    ("1970-01-01T00:00:00Z", None),
+    ("yesterday", None),
+    (None, None),
+])
+def test_parse_created(value, expected):
+    assert parse_created(value) == expected
+
+
+# --- property test ----------------------------------------------------------------------------
+
+@st.composite
+def layouts(draw):
+    """A random repository: (tags dict, true manifests, manifests visible to the planner)."""
+    n_images = draw(st.integers(1, 7))
+    layer_sizes = draw(st.lists(st.integers(1, 1000), min_size=1, max_size=6))
+    manifests = {}
+    images = []
+    for i in range(n_images):
+        layers = draw(st.lists(st.integers(0, len(layer_sizes) - 1), max_size=3, unique=True))
+        body = image("img%d" % i, [("L%d" % j, layer_sizes[j]) for j in layers])
+        manifests[digest("img%d" % i)] = entry(body)
+        images.append(digest("img%d" % i))
+    indexes = []
+    for i in range(draw(st.integers(0, 3))):
+        pool = images + indexes  # later indexes may nest earlier ones
+        kids = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4, unique=True))
+        body = index([(k, manifests[k]["media_type"]) for k in kids])
+        manifests[digest("idx%d" % i)] = entry(body)
+        indexes.append(digest("idx%d" % i))
+    tagged = images + indexes
+    names = ["latest", "1.0", "1.1", "2.0", "dev-a", "dev-b", "stable", "v3"]
+    tags = {}
+    for name in draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True)):
+        tags[name] = draw(st.sampled_from(tagged))
+    # Referrer tags (signatures) for some tagged digests; the signature is its own manifest.
+    for subject in draw(st.lists(st.sampled_from(tagged), max_size=2, unique=True)):
+        sig = digest("sig-" + subject)
+        manifests[sig] = entry(image("sig-" + subject, []))
+        tags["sha256-%s.sig" % subject.split(":")[1]] = sig
+    created = {d: draw(st.one_of(st.none(), st.integers(1, 200))) for d in manifests}
+    # Hide mostly indexes: an index the planner cannot look into is where deletion can go wrong.
+    hidden = draw(st.lists(st.sampled_from(indexes or images), max_size=2, unique=True))
+    hidden += draw(st.lists(st.sampled_from(images), max_size=1))
+    visible = {d: e for d, e in manifests.items() if d not in hidden}
+    return tags, manifests, visible, created
+
+
+def true_closure(manifests, roots):
+    seen, stack = set(), list(roots)
+    while stack:
+        d = stack.pop()
+        if d not in seen:
+            seen.add(d)
+            if d in manifests:
+                stack.extend(m["digest"] for m in manifests[d]["manifest"].get("manifests", []))
+    return seen
+
+
+def stored(manifests, digests):
+    objects = {}
+    for d in digests:
+        objects[d] = manifests[d]["size"]
+        body = manifests[d]["manifest"]
+        for desc in [body.get("config")] + body.get("layers", []):
+            if desc:
+                objects[desc["digest"]] = desc["size"]
+    return objects
+
+
+def apply_plan(tags, manifests, plan):
+    """Distribution semantics: untag removes one tag; DELETE by digest removes every tag on it."""
+    reg_tags = dict(tags)
+    reg_manifests = set(manifests)
+    for tag in plan["untag"]:
+        assert tag in reg_tags, "plan untags a tag that is not there: %s" % tag
+        del reg_tags[tag]
+    for d in plan["delete"]:
+        assert d in reg_manifests, "plan deletes %s twice or a manifest that is not there" % d
+        reg_manifests.discard(d)
+        reg_tags = {t: v for t, v in reg_tags.items() if v != d}
+    return reg_tags, reg_manifests
+
+
+options = st.fixed_dictionaries({
+    "keep_patterns": st.sampled_from([["^latest$"], [], ["^1\\."], ["^stable$", "^v"]]),
+    "delete_patterns": st.sampled_from([None, [".*"], ["^dev-"], ["^1\\.", "^2"]]),
+    "keep_latest": st.integers(0, 3),
+    "older_than_days": st.one_of(st.none(), st.integers(0, 150)),
+    "mode": st.sampled_from(["untag", "delete"]),
+})
+
+
+@settings(max_examples=400, deadline=None)
+@given(layout=layouts(), opts=options)
+def test_cleanup_invariant(layout, opts):
+    tags, manifests, visible, created = layout
+    tag_list = [{"tag": t, "digest": d, "media_type": manifests[d]["media_type"],
+                 "created": None if created[d] is None else 1704067200 + created[d] * DAY}
+                for t, d in tags.items()]
+    plan = plan_cleanup(tag_list, visible, now=1704067200 + 220 * DAY, **opts)
+
+    kept = {k["tag"]: k["digest"] for k in plan["kept"]}
+    removed = {r["tag"]: r["digest"] for r in plan["removed"]}
+    assert set(kept) | set(removed) == set(tags) and not set(kept) & set(removed)
+    assert all(tags[t] == d for t, d in list(kept.items()) + list(removed.items()))
+
+    reg_tags, reg_manifests = apply_plan(tags, manifests, plan)
+
+    # The invariant, checked against the true graph (including manifests the planner never saw).
+    must_survive = true_closure(manifests, kept.values())
+    assert must_survive <= reg_manifests, "deleted a manifest a kept tag still needs"
+    assert all(reg_tags.get(t) == d for t, d in kept.items()), "a kept tag stopped resolving"
+    # The report matches the registry afterwards: exactly the kept tags remain.
+    assert reg_tags == kept
+    if opts["mode"] == "untag":
+        assert plan["delete"] == [] and reg_manifests == set(manifests)
+
+    # Parents before children, so no index ever lists a manifest already deleted (as far as the
+    # planner can see: a hidden index's children are unknown to it).
+    position = {d: i for i, d in enumerate(plan["delete"])}
+    for d in plan["delete"]:
+        for child in true_closure(visible, [d]) - {d} if d in visible else ():
+            if child in position:
+                assert position[child] > position[d]
+
+    # Rules the report promises.
+    for t in tags:
+        if any(__import__("re").search(p, t) for p in opts["keep_patterns"]):
+            assert t in kept and kept[t] == tags[t]
+    latest_digests = {k["digest"] for k in plan["kept"] if k["reason"].startswith("keep_latest")}
+    assert len(latest_digests) <= opts["keep_latest"]
+
+    if len(visible) == len(manifests):
+        # Full knowledge: reclaimable bytes equal what a GC of unreferenced objects would free,
+        # and delete mode leaves nothing behind that only removed tags reached.
+        before = stored(manifests, true_closure(manifests, tags.values()))
+        after = stored(manifests, must_survive)
+        assert plan["reclaimable_bytes"] == sum(s for d, s in before.items() if d not in after)
+        if opts["mode"] == "delete":
+            leftovers = true_closure(manifests, removed.values()) - must_survive
+            assert not leftovers & reg_manifests
+            assert plan["warnings"] == []
