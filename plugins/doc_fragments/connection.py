@@ -38,7 +38,7 @@ options:
     type: str
   bearer_token:
     description:
-      - A ready-made Bearer token sent as C(Authorization: Bearer <token>) without asking a token service.
+      - 'A ready-made Bearer token, sent as C(Authorization: Bearer <token>) without asking a token service.'
       - If not set, the value of the E(REGISTRY_TOKEN) environment variable is used.
     type: str
   auth_type:

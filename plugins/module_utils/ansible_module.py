@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import traceback
 import weakref
 
@@ -229,6 +230,44 @@ def run_module(module, fn):
     result.setdefault('changed', False)
     _close_clients(module)
     module.exit_json(**result)
+
+
+def compile_pattern(module, pattern):
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as err:
+        fail(module, 'pattern %r is not a valid regular expression: %s' % (pattern, err))
+
+
+def paginate(fetch_page, names_of, page_size, last, limit, regex):
+    """Collect names over pages; return (names, next_last).
+
+    ``next_last`` is the last name examined when ``limit`` stopped us and more
+    names may follow, so that passing it as ``last`` continues exactly there.
+    """
+    names = []
+    seen_last = set()
+    while True:
+        page = fetch_page(page_size, last)
+        page_names = names_of(page)
+        for index, name in enumerate(page_names):
+            if limit is not None and len(names) >= limit:
+                # stopped before this name: continue after the previous one
+                return names, last if index == 0 else page_names[index - 1]
+            if regex is None or regex.search(name):
+                names.append(name)
+            if limit is not None and len(names) >= limit:
+                more = index + 1 < len(page_names) or page.next_last is not None
+                return names, name if more else None
+        next_last = page.next_last
+        if not next_last or not page_names or next_last in seen_last or next_last == last:
+            # last page, or a registry that repeats itself: stop instead of looping
+            return names, None
+        seen_last.add(next_last)
+        last = next_last
+
 
 
 class RegistryModuleRunner(object):

@@ -1,0 +1,392 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: registry_manifest_info
+short_description: Read a manifest or index from a registry, with its digest, platforms and image configuration
+version_added: 0.1.0
+description:
+  - Fetches the manifest a tag or digest points to (OCI image manifest, OCI image index, Docker v2 manifest, Docker
+    manifest list, or read-only Docker schema 1) and returns its digest, media type, size, the parsed manifest and
+    the raw text byte for byte.
+  - For an index returns its platforms; O(platform) selects the manifest of one platform instead.
+  - With O(include_config) also reads the image configuration (creation date, history, labels, environment,
+    OS and architecture).
+  - Typical use is pinning a tag to a digest before a deployment.
+author:
+  - oci.registry contributors (@oci-registry)
+extends_documentation_fragment:
+  - oci.registry.connection
+  - oci.registry.attributes
+  - oci.registry.attributes.check_mode_info
+  - oci.registry.attributes.diff_mode_none
+options:
+  repository:
+    description:
+      - Repository name, without registry host, tag or digest, for example V(team/app).
+    type: str
+    required: true
+  reference:
+    description:
+      - Tag (V(1.0)) or digest (V(sha256:...)) of the manifest.
+      - When a digest is given, the content is verified against it.
+    type: str
+    default: latest
+  platform:
+    description:
+      - When the reference is an index (multi-platform image), return the manifest of this platform instead,
+        as C(os/architecture[/variant]), for example V(linux/arm64).
+      - A platform without variant matches every variant (V(linux/arm64) matches V(linux/arm64/v8)).
+      - When the reference is a single image manifest, the platform is checked against its configuration, and the
+        module fails if it does not match.
+      - Attestation manifests in an index never match.
+    type: str
+  include_config:
+    description:
+      - Also read the image configuration blob and return RV(config).
+      - Needs a single image manifest, so for an index set O(platform) too.
+    type: bool
+    default: false
+seealso:
+  - module: oci.registry.registry_tag_info
+  - module: oci.registry.registry_manifest
+'''
+
+EXAMPLES = r'''
+- name: Pin the tag to a digest
+  oci.registry.registry_manifest_info:
+    registry_url: https://registry.example.com
+    repository: team/app
+    reference: '1.4'
+  register: app
+
+- name: Deploy exactly that image
+  ansible.builtin.debug:
+    msg: "registry.example.com/team/app@{{ app.digest }}"
+
+- name: Which platforms does the image support?
+  ansible.builtin.debug:
+    msg: "{{ app.platforms }}"
+  when: app.platforms | length > 0
+
+- name: Creation date and labels of the arm64 image
+  oci.registry.registry_manifest_info:
+    registry_url: https://registry.example.com
+    repository: team/app
+    reference: '1.4'
+    platform: linux/arm64
+    include_config: true
+  register: arm
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ arm.config.created }} {{ arm.config.labels }}"
+'''
+
+RETURN = r'''
+digest:
+  description:
+    - Digest of the returned manifest (of the platform's manifest when O(platform) selected one from an index).
+  returned: success
+  type: str
+  sample: sha256:8e1f1c1f9e0b5d3a4c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d
+media_type:
+  description: Media type of the returned manifest.
+  returned: success
+  type: str
+  sample: application/vnd.oci.image.manifest.v1+json
+size:
+  description: Size of the returned manifest in bytes.
+  returned: success
+  type: int
+  sample: 1025
+manifest:
+  description: The parsed manifest JSON.
+  returned: success
+  type: dict
+  sample:
+    schemaVersion: 2
+    mediaType: application/vnd.oci.image.manifest.v1+json
+    config:
+      mediaType: application/vnd.oci.image.config.v1+json
+      digest: sha256:6b1d4f1d0e5b9c7c52ecfcb14b1e5b8e1b6f1b8a3e1fb0b1b0c0f1d4f1d0e5b9
+      size: 1469
+    layers: []
+raw:
+  description:
+    - The manifest exactly as the registry sent it, so that its SHA-256 is RV(digest).
+  returned: success
+  type: str
+  sample: '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json", ...}'
+is_index:
+  description: Whether the returned manifest is an index (OCI image index or Docker manifest list).
+  returned: success
+  type: bool
+  sample: false
+platforms:
+  description:
+    - For an index, the platforms of its images as C(os/architecture[/variant]), attestations excluded.
+    - For a single image, the platform from its configuration when it was read (O(include_config) or O(platform)),
+      else an empty list.
+  returned: success
+  type: list
+  elements: str
+  sample: [linux/amd64, linux/arm64/v8]
+index_digest:
+  description: Digest of the index the platform's manifest was selected from.
+  returned: when O(platform) selected a manifest from an index
+  type: str
+  sample: sha256:0f2e2b1a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7
+index_media_type:
+  description: Media type of that index.
+  returned: when O(platform) selected a manifest from an index
+  type: str
+  sample: application/vnd.oci.image.index.v1+json
+layers:
+  description: Layer descriptors of an image manifest (digest, size, media type).
+  returned: when the returned manifest is an image manifest
+  type: list
+  elements: dict
+  sample:
+    - digest: sha256:4abcf20661432fb2d719aaf90656f55c287f8ca915dc1c92ec14ff61e67fbaf8
+      size: 3408729
+      media_type: application/vnd.oci.image.layer.v1.tar+gzip
+config:
+  description: Summary of the image configuration.
+  returned: when O(include_config=true)
+  type: dict
+  sample:
+    digest: sha256:6b1d4f1d0e5b9c7c52ecfcb14b1e5b8e1b6f1b8a3e1fb0b1b0c0f1d4f1d0e5b9
+    created: '2024-05-01T12:00:00Z'
+    os: linux
+    architecture: arm64
+    variant: v8
+    labels:
+      org.opencontainers.image.version: '1.4'
+    env: [PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin]
+    history: [{created: '2024-05-01T12:00:00Z', created_by: 'ADD rootfs.tar /'}]
+  contains:
+    digest:
+      description: Digest of the configuration blob.
+      type: str
+      returned: always
+    media_type:
+      description: Media type of the configuration blob.
+      type: str
+      returned: always
+    created:
+      description: Creation date (RFC 3339), V(null) if the configuration has none.
+      type: str
+      returned: always
+    author:
+      description: Author, V(null) if none.
+      type: str
+      returned: always
+    os:
+      description: Operating system.
+      type: str
+      returned: always
+    architecture:
+      description: CPU architecture.
+      type: str
+      returned: always
+    variant:
+      description: CPU variant, V(null) if none.
+      type: str
+      returned: always
+    labels:
+      description: Image labels (C(config.Labels)).
+      type: dict
+      returned: always
+    env:
+      description: Environment (C(config.Env)).
+      type: list
+      elements: str
+      returned: always
+    entrypoint:
+      description: C(config.Entrypoint).
+      type: list
+      elements: str
+      returned: always
+    cmd:
+      description: C(config.Cmd).
+      type: list
+      elements: str
+      returned: always
+    working_dir:
+      description: C(config.WorkingDir).
+      type: str
+      returned: always
+    user:
+      description: C(config.User).
+      type: str
+      returned: always
+    history:
+      description: The configuration's C(history) entries.
+      type: list
+      elements: dict
+      returned: always
+    raw:
+      description: The whole configuration JSON.
+      type: dict
+      returned: always
+trace:
+  description:
+    - Requests sent to the registry (method, path, status, duration, bytes), without header values.
+    - Only at verbosity 3 (C(-vvv)) and above.
+  returned: when verbosity >= 3
+  type: list
+  elements: dict
+  sample:
+    - method: GET
+      url: /v2/team/app/manifests/1.4
+      status: 200
+      duration_ms: 4.2
+      bytes_sent: 0
+      bytes_received: 1025
+'''
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+    client_from_params,
+    connection_argument_spec,
+    fail,
+    run_module,
+)
+from ansible_collections.oci.registry.plugins.module_utils.media import (
+    index_platforms,
+    select_platform,
+)
+from ansible_collections.oci.registry.plugins.module_utils.reference import (
+    parse_platform,
+    validate_reference,
+    validate_repository,
+)
+
+MAX_CONFIG_SIZE = 16 * 1024 * 1024
+
+
+def read_config(client, repository, descriptor):
+    with client.blobs.get_blob(repository, descriptor.digest, expected_size=descriptor.size) as blob:
+        raw = blob.read_all()
+    try:
+        data = json.loads(raw.decode('utf-8'))
+    except (UnicodeDecodeError, ValueError):
+        data = None
+    return data if isinstance(data, dict) else None
+
+
+def config_summary(descriptor, data):
+    container = data.get('config') or {}
+    return dict(
+        digest=descriptor.digest,
+        media_type=descriptor.media_type,
+        created=data.get('created'),
+        author=data.get('author'),
+        os=data.get('os'),
+        architecture=data.get('architecture'),
+        variant=data.get('variant'),
+        labels=container.get('Labels') or {},
+        env=container.get('Env') or [],
+        entrypoint=container.get('Entrypoint') or [],
+        cmd=container.get('Cmd') or [],
+        working_dir=container.get('WorkingDir') or '',
+        user=container.get('User') or '',
+        history=data.get('history') or [],
+        raw=data,
+    )
+
+
+def config_platform(data):
+    if not data or not data.get('os') or not data.get('architecture'):
+        return None
+    return parse_platform(dict(os=data['os'], architecture=data['architecture'], variant=data.get('variant')))
+
+
+def run(module):
+    params = module.params
+    repository = validate_repository(params['repository'])
+    reference = validate_reference(params['reference'])
+    wanted = parse_platform(params['platform']) if params['platform'] else None
+
+    client = client_from_params(module)
+    fetched = client.manifests.get_manifest_raw(repository, reference)
+    result = dict(changed=False)
+    manifest = fetched.manifest
+    if manifest is not None and manifest.is_index and wanted is not None:
+        descriptor = select_platform(manifest, wanted)
+        result.update(index_digest=fetched.digest, index_media_type=fetched.media_type)
+        fetched = client.manifests.get_manifest_raw(repository, descriptor.digest)
+        manifest = fetched.manifest
+
+    result.update(
+        digest=fetched.digest,
+        media_type=fetched.media_type,
+        size=fetched.size,
+        raw=to_text(fetched.raw, errors='surrogate_or_strict'),
+        manifest=manifest.data if manifest is not None else None,
+        is_index=bool(manifest is not None and manifest.is_index),
+        platforms=[],
+    )
+    if manifest is None:
+        return result
+
+    if manifest.is_index:
+        result['platforms'] = index_platforms(manifest)
+        if params['include_config']:
+            fail(module, '%s:%s is an index of %d manifests (%s); set platform to choose the image whose configuration to read'
+                 % (repository, reference, len(manifest.manifests), ', '.join(result['platforms']) or 'no platforms'),
+                 **result)
+        return result
+
+    layers = getattr(manifest, 'layers', None) or []
+    result['layers'] = [dict(digest=layer.digest, size=layer.size, media_type=layer.media_type) for layer in layers]
+
+    config = getattr(manifest, 'config', None)
+    if (params['include_config'] or wanted is not None) and config is not None:
+        if config.size is not None and config.size > MAX_CONFIG_SIZE:
+            fail(module, 'configuration blob %s of %s:%s is %d bytes, more than an image configuration can be'
+                 % (config.digest, repository, reference, config.size))
+        data = read_config(client, repository, config)
+        if data is not None:
+            platform = config_platform(data)
+            if platform is not None:
+                result['platforms'] = [str(platform)]
+            if wanted is not None and 'index_digest' not in result and not wanted.matches(platform):
+                fail(module, '%s:%s is a single image for platform %s, not %s'
+                     % (repository, reference, platform or 'unknown', wanted), **result)
+            if params['include_config']:
+                result['config'] = config_summary(config, data)
+        elif params['include_config']:
+            result['config'] = None
+    elif params['include_config']:
+        # schema 1 manifests carry no configuration blob
+        result['config'] = None
+    return result
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        repository=dict(type='str', required=True),
+        reference=dict(type='str', default='latest'),
+        platform=dict(type='str'),
+        include_config=dict(type='bool', default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, lambda: run(module))
+
+
+if __name__ == '__main__':
+    main()
