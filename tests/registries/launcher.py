@@ -482,8 +482,9 @@ def process_ids(state_dir=None) -> dict:
     return {name: record["pid"] for name, record in recorded.get("processes", {}).items()}
 
 
-def _lease_path(paths):
-    return os.path.join(paths["leases"], "%d-%s" % (os.getpid(), process_start_time(os.getpid())))
+def _new_lease_path(paths):
+    # pid and start time tell whether the holder still lives; the random part lets one process hold several leases.
+    return os.path.join(paths["leases"], "%d-%s-%s" % (os.getpid(), process_start_time(os.getpid()), secrets.token_hex(4)))
 
 
 def _live_leases(paths):
@@ -493,7 +494,8 @@ def _live_leases(paths):
         return []
     live = []
     for name in names:
-        pid, _, start_time = name.partition("-")
+        pid, _, rest = name.partition("-")
+        start_time = rest.partition("-")[0]
         if pid.isdigit() and str(process_start_time(int(pid))) == start_time:
             live.append(name)
         else:
@@ -514,7 +516,7 @@ def session(state_dir=None, token_expiry=None):
     with _locked(state):
         env, _ = _ensure_locked(state, token_expiry, "session")
         os.makedirs(paths["leases"], mode=0o700, exist_ok=True)
-        lease = _lease_path(paths)
+        lease = _new_lease_path(paths)
         with open(lease, "w", encoding="ascii"):
             pass
     try:

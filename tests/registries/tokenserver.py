@@ -12,6 +12,10 @@ Run as `python tokenserver.py CONFIG.json`; the launcher writes the config. Endp
   tests see the registry reject an expired token without sleeping past its clock leeway.
 - `GET  /healthz` readiness.
 
+Test-only extension: a `test_expires_in` parameter (GET query or POST form) sets the lifetime of
+that one token, so a test can get an expired token without changing the lifetime for others.
+The registry accepts tokens up to 60 s past `exp` (its clock leeway): use -120 for "expired".
+
 Grants: `admin` gets every action on every repository and `registry:catalog:*`; `puller` gets pull
 on every repository; everybody (anonymous included) gets pull on `public/*`.
 """
@@ -154,9 +158,9 @@ class TokenIssuer:
         with self._lock:
             return self._refresh_tokens.get(token)
 
-    def sign(self, subject, access):
+    def sign(self, subject, access, expiry=None):
         now = int(time.time())
-        expiry = self.token_expiry
+        expiry = self.token_expiry if expiry is None else expiry
         header = {"typ": "JWT", "alg": "RS256", "x5c": self._x5c}
         claims = {
             "iss": self.issuer,
@@ -294,9 +298,17 @@ class Handler(BaseHTTPRequestHandler):
                     raise TokenRequestError(400, "invalid_scope", str(exc)) from exc
         return scopes
 
-    def issue(self, flow, user, scopes, client_id):
+    @staticmethod
+    def expiry_override(params):
+        value = (params.get("test_expires_in") or [""])[0]
+        try:
+            return int(value) if value else None
+        except ValueError as exc:
+            raise TokenRequestError(400, "invalid_request", "test_expires_in must be an integer") from exc
+
+    def issue(self, flow, user, scopes, client_id, expiry=None):
         access = grant(user, scopes)
-        token, expires_in, issued_at = self.issuer.sign("" if user == ANONYMOUS else user, access)
+        token, expires_in, issued_at = self.issuer.sign("" if user == ANONYMOUS else user, access, expiry)
         self.stats.record_token(flow, user, access, client_id)
         return token, expires_in, issued_at, access
 
@@ -305,7 +317,7 @@ class Handler(BaseHTTPRequestHandler):
         credentials = self.basic_credentials()
         user = self.authenticate(*credentials) if credentials else ANONYMOUS
         client_id = (params.get("client_id") or [""])[0]
-        token, expires_in, issued_at, _ = self.issue(flow, user, self.scopes(params.get("scope", [])), client_id)
+        token, expires_in, issued_at, _ = self.issue(flow, user, self.scopes(params.get("scope", [])), client_id, self.expiry_override(params))
         body = {"token": token, "access_token": token, "expires_in": expires_in, "issued_at": issued_at}
         if credentials and (params.get("offline_token") or [""])[0].lower() == "true":
             body["refresh_token"] = self.issuer.new_refresh_token(user)
@@ -329,7 +341,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise TokenRequestError(401, "invalid_grant", "unknown refresh token")
         else:
             raise TokenRequestError(400, "unsupported_grant_type", "grant_type must be password or refresh_token")
-        token, expires_in, issued_at, access = self.issue(flow, user, self.scopes(params.get("scope", [])), single("client_id"))
+        token, expires_in, issued_at, access = self.issue(flow, user, self.scopes(params.get("scope", [])), single("client_id"),
+                                                          self.expiry_override(params))
         body = {"access_token": token, "expires_in": expires_in, "issued_at": issued_at,
                 "scope": " ".join("%s:%s:%s" % (entry["type"], entry["name"], ",".join(entry["actions"])) for entry in access)}
         if single("access_type") == "offline":
