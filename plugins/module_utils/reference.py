@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Image references, registry URLs, digests and platforms.
+
+Grammar follows the distribution reference package (docker/distribution
+reference/regexp.go) so names accepted here are the names registries accept.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from collections import namedtuple
+
+from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidReferenceError
+
+DOCKER_HUB_REGISTRY = "registry-1.docker.io"
+DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
+DOCKER_HUB_API = "hub.docker.com"
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+REPOSITORY_RE = re.compile(r"^%s(?:/%s)*$" % (_COMPONENT, _COMPONENT))
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_DIGEST_HEX_LENGTH = {"sha256": 64, "sha512": 128}
+_HOST_RE = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]+)?$")
+MAX_REPOSITORY_LENGTH = 255
+
+
+def validate_repository(name):
+    """Return ``name`` or raise InvalidReferenceError naming the broken rule."""
+    if not isinstance(name, str) or not name:
+        raise InvalidReferenceError("repository name is empty", action="validate repository")
+    if len(name) > MAX_REPOSITORY_LENGTH:
+        raise InvalidReferenceError("repository name %r is longer than %d characters" % (name[:40] + "...", MAX_REPOSITORY_LENGTH),
+                                    action="validate repository")
+    if not REPOSITORY_RE.match(name):
+        if name != name.lower():
+            rule = "must be lowercase"
+        elif name.startswith("/") or name.endswith("/") or "//" in name:
+            rule = "path components must not be empty"
+        else:
+            rule = "each path component must match [a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+        raise InvalidReferenceError("invalid repository name %r: %s" % (name, rule), action="validate repository",
+                                    hint="use lowercase letters, digits and single separators (. _ __ -) between them")
+    return name
+
+
+def validate_tag(tag):
+    if not isinstance(tag, str) or not TAG_RE.match(tag):
+        raise InvalidReferenceError(
+            "invalid tag %r: must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127} (at most 128 characters, "
+            "not starting with '.' or '-')" % (tag,), action="validate tag")
+    return tag
+
+
+def validate_digest(digest):
+    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+        raise InvalidReferenceError("invalid digest %r: must be algorithm:hex, e.g. sha256:<64 hex characters>" % (digest,),
+                                    action="validate digest")
+    algorithm, hexpart = digest.split(":", 1)
+    expected = _DIGEST_HEX_LENGTH.get(algorithm)
+    if expected is not None and (len(hexpart) != expected or not re.match(r"^[0-9a-f]+$", hexpart)):
+        raise InvalidReferenceError("invalid %s digest %r: must be %d lowercase hex characters"
+                                    % (algorithm, digest, expected), action="validate digest")
+    return digest
+
+
+def is_digest(reference):
+    return isinstance(reference, str) and ":" in reference and bool(DIGEST_RE.match(reference))
+
+
+def validate_reference(reference):
+    """A tag or a digest."""
+    if is_digest(reference):
+        return validate_digest(reference)
+    return validate_tag(reference)
+
+
+def normalize_registry_host(host):
+    host = host.strip().rstrip("/")
+    if host.lower() in DOCKER_HUB_ALIASES:
+        return DOCKER_HUB_REGISTRY
+    return host
+
+
+def normalize_registry_url(url):
+    """``host`` -> ``https://host``; Docker Hub aliases -> ``https://registry-1.docker.io``; no trailing ``/`` or ``/v2``."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidReferenceError("registry_url is empty", action="validate registry_url")
+    url = url.strip()
+    scheme = "https"
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", url)
+    if match:
+        scheme = match.group(1).lower()
+        url = match.group(2)
+        if scheme not in ("http", "https"):
+            raise InvalidReferenceError("registry_url %r: scheme must be http or https" % (url,),
+                                        action="validate registry_url")
+    url = url.rstrip("/")
+    if url.endswith("/v2"):
+        url = url[:-3].rstrip("/")
+    host, sep, path = url.partition("/")
+    if not host or not _HOST_RE.match(host):
+        raise InvalidReferenceError("registry_url has an invalid host %r" % (host,), action="validate registry_url")
+    host = normalize_registry_host(host.lower())
+    return "%s://%s%s" % (scheme, host, sep + path if path else "")
+
+
+def split_registry_url(url):
+    """Return (scheme, host[:port]) of a normalised registry URL."""
+    url = normalize_registry_url(url)
+    scheme, rest = url.split("://", 1)
+    return scheme, rest.split("/", 1)[0]
+
+
+class ImageReference(namedtuple("ImageReference", ["registry", "scheme", "repository", "tag", "digest"])):
+    """A parsed, normalised image reference (immutable)."""
+
+    __slots__ = ()
+
+    @property
+    def registry_url(self):
+        return "%s://%s" % (self.scheme, self.registry)
+
+    @property
+    def reference(self):
+        """What to put after /manifests/: the digest when pinned, else the tag."""
+        return self.digest or self.tag
+
+    @property
+    def name(self):
+        """``registry/repository`` without tag or digest."""
+        return "%s/%s" % (self.registry, self.repository)
+
+    def with_tag(self, tag):
+        return self._replace(tag=validate_tag(tag), digest=None)
+
+    def with_digest(self, digest):
+        return self._replace(digest=validate_digest(digest))
+
+    def __str__(self):
+        text = self.name
+        if self.tag:
+            text += ":" + self.tag
+        if self.digest:
+            text += "@" + self.digest
+        return text
+
+
+def _looks_like_registry(component):
+    return "." in component or ":" in component or component == "localhost" or component.startswith("[")
+
+
+def parse_reference(text, default_registry=None, default_tag=None):
+    """Parse ``[scheme://][host[:port]/]repo[:tag][@digest]``.
+
+    Without a registry part the name is a Docker Hub name (or ``default_registry``
+    when given, which may be a URL carrying the scheme). One-part Docker Hub names
+    get ``library/``. A missing tag stays None unless ``default_tag`` is given.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidReferenceError("image reference is empty", action="parse reference")
+    original = text
+    text = text.strip()
+    scheme = None
+    match = re.match(r"^(https?)://(.*)$", text, re.IGNORECASE)
+    if match:
+        scheme = match.group(1).lower()
+        text = match.group(2)
+
+    digest = None
+    if "@" in text:
+        text, digest = text.rsplit("@", 1)
+        validate_digest(digest)
+
+    first, sep, rest = text.partition("/")
+    if sep and _looks_like_registry(first):
+        registry = normalize_registry_host(first.lower() if not first.startswith("[") else first)
+        remainder = rest
+    elif scheme is not None:
+        raise InvalidReferenceError("image reference %r has a scheme but no registry host" % (original,),
+                                    action="parse reference")
+    else:
+        remainder = text
+        if default_registry:
+            default_scheme, registry = split_registry_url(default_registry)
+            if "://" in default_registry:
+                scheme = default_scheme
+        else:
+            registry = DOCKER_HUB_REGISTRY
+
+    tag = None
+    last_slash = remainder.rfind("/")
+    colon = remainder.rfind(":")
+    if colon > last_slash:
+        remainder, tag = remainder[:colon], remainder[colon + 1:]
+        validate_tag(tag)
+    if tag is None and digest is None and default_tag:
+        tag = validate_tag(default_tag)
+    if registry == DOCKER_HUB_REGISTRY and "/" not in remainder:
+        remainder = "library/" + remainder
+    validate_repository(remainder)
+    return ImageReference(registry=registry, scheme=scheme or "https", repository=remainder, tag=tag, digest=digest)
+
+
+# Architectures spelled differently by uname and by image configs.
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "armel": "arm",
+                 "i386": "386", "i686": "386"}
+
+
+def _norm_arch(arch):
+    arch = (arch or "").lower()
+    return _ARCH_ALIASES.get(arch, arch)
+
+
+class Platform(namedtuple("Platform", ["os", "architecture", "variant", "os_version"])):
+    """``os/architecture[/variant]`` as found in image indexes and configs."""
+
+    __slots__ = ()
+
+    def __new__(cls, os, architecture, variant=None, os_version=None):
+        return super(Platform, cls).__new__(cls, os, architecture, variant or None, os_version or None)
+
+    @classmethod
+    def from_dict(cls, data):
+        if not data:
+            return None
+        return cls(data.get("os") or "", data.get("architecture") or "", data.get("variant"), data.get("os.version"))
+
+    def to_dict(self):
+        data = {"os": self.os, "architecture": self.architecture}
+        if self.variant:
+            data["variant"] = self.variant
+        if self.os_version:
+            data["os.version"] = self.os_version
+        return data
+
+    def _effective_variant(self):
+        arch = _norm_arch(self.architecture)
+        if self.variant:
+            return self.variant.lower()
+        if arch == "arm64":
+            return "v8"  # arm64 images almost never say v8, but it is what they are
+        return None
+
+    def matches(self, other):
+        """Does descriptor platform ``other`` satisfy this (requested) platform?
+
+        A request without variant matches every variant; ``arm64`` without a
+        variant counts as ``v8`` on either side.
+        """
+        if other is None:
+            return False
+        if (self.os or "").lower() != (other.os or "").lower():
+            return False
+        if _norm_arch(self.architecture) != _norm_arch(other.architecture):
+            return False
+        if not self.variant:
+            return True
+        return self._effective_variant() == other._effective_variant()
+
+    def __str__(self):
+        text = "%s/%s" % (self.os, self.architecture)
+        if self.variant:
+            text += "/" + self.variant
+        return text
+
+
+def parse_platform(text):
+    """``linux/arm64/v8`` -> Platform; also accepts a dict with os/architecture/variant."""
+    if isinstance(text, Platform):
+        return text
+    if isinstance(text, dict):
+        if not text.get("os") or not text.get("architecture"):
+            raise InvalidReferenceError("platform %r needs os and architecture" % (text,), action="parse platform")
+        return Platform.from_dict(text)
+    if not isinstance(text, str):
+        raise InvalidReferenceError("platform must be a string like linux/amd64, got %r" % (text,), action="parse platform")
+    parts = text.strip().split("/")
+    if len(parts) < 2 or len(parts) > 3 or not all(parts):
+        raise InvalidReferenceError("invalid platform %r: expected os/architecture[/variant], e.g. linux/arm64/v8" % (text,),
+                                    action="parse platform")
+    return Platform(parts[0].lower(), _norm_arch(parts[1]), parts[2].lower() if len(parts) == 3 else None)

@@ -1,0 +1,411 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP transport: one requests.Session with TLS options, retries and safe redirects.
+
+Why not plain ``requests`` defaults:
+- ``session.verify`` loses to REQUESTS_CA_BUNDLE, so ``verify`` goes on every request;
+  the session does not trust the environment (that would also let ~/.netrc replace
+  our Authorization header), and proxies are read from the environment explicitly.
+- Redirects are followed here so Authorization never reaches another origin (blob
+  downloads redirect to object storage with its own signed URL).
+- A retried request must not resend a half-consumed stream: bodies are wrapped so
+  we know whether they can be replayed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import email.utils
+import os
+import random
+import threading
+import time
+import traceback
+
+try:
+    from urllib.parse import urljoin, urlsplit
+except ImportError:  # pragma: no cover
+    from urlparse import urljoin, urlsplit  # type: ignore
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    import requests.exceptions as requests_exceptions
+    from requests.utils import get_environ_proxies
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:  # the module reports this through missing_required_lib
+    requests = None
+    HTTPAdapter = object
+    requests_exceptions = None
+    get_environ_proxies = None
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.oci.registry.plugins.module_utils.errors import (
+    ProtocolError,
+    RegistryError,
+    TLSError,
+    TransportError,
+)
+from ansible_collections.oci.registry.plugins.module_utils.tracing import TraceLog, safe_host, safe_path, span
+
+RETRY_STATUSES = (429, 502, 503, 504)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 10
+READ_CHUNK = 1024 * 1024
+DEFAULT_USER_AGENT = "oci.registry-ansible-collection"
+
+
+class MissingRequestsError(RegistryError):
+    """requests is not installed where the client runs."""
+
+    default_hint = "install the Python library 'requests' on the host that runs the module (pip install requests)"
+
+
+def require_requests():
+    if not HAS_REQUESTS:
+        raise MissingRequestsError("the Python library 'requests' is not importable", action="create registry client")
+
+
+def origin(url):
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
+
+
+class _SizedReader(object):
+    """Iterates a file-like object in chunks and has a length.
+
+    requests sends Content-Length for an iterable with ``__len__`` and chunked
+    transfer encoding otherwise; the distribution registry rejects the latter on PUT.
+    """
+
+    def __init__(self, fileobj, size, counter=None):
+        self._fileobj = fileobj
+        self._size = size
+        self._counter = counter
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        remaining = self._size
+        while remaining > 0:
+            chunk = self._fileobj.read(min(READ_CHUNK, remaining))
+            if not chunk:
+                raise TransportError("body source ended %d bytes early" % remaining, action="send request body",
+                                     hint="the file changed while it was being uploaded")
+            remaining -= len(chunk)
+            if self._counter is not None:
+                self._counter(len(chunk))
+            yield chunk
+
+
+class _SizedIterable(object):
+    def __init__(self, iterable, size):
+        self._iterable = iterable
+        self._size = size
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        sent = 0
+        for chunk in self._iterable:
+            if chunk:
+                sent += len(chunk)
+                yield chunk
+        if sent != self._size:
+            raise TransportError("body stream produced %d bytes, %d announced" % (sent, self._size),
+                                 action="send request body")
+
+
+class RequestBody(object):
+    """A request body that knows whether it can be sent again."""
+
+    def __init__(self, data, size=None):
+        self._data = data
+        self._start = None
+        self._used = False
+        self.size = size
+        self.kind = "none"
+        if data is None:
+            self.size = 0
+        elif isinstance(data, (bytes, bytearray)):
+            self.kind = "bytes"
+            self.size = len(data)
+        elif isinstance(data, str):
+            self._data = data.encode("utf-8")
+            self.kind = "bytes"
+            self.size = len(self._data)
+        elif isinstance(data, dict):
+            self.kind = "form"
+        elif hasattr(data, "read"):
+            self.kind = "file"
+            try:
+                if getattr(data, "seekable", lambda: True)():
+                    self._start = data.tell()
+                    if size is None:
+                        data.seek(0, os.SEEK_END)
+                        self.size = data.tell() - self._start
+                        data.seek(self._start)
+            except (OSError, IOError, AttributeError, ValueError):
+                self._start = None
+            if self.size is None:
+                raise TransportError("cannot tell the size of a non-seekable body", action="send request body",
+                                     hint="pass size= for streams")
+        else:
+            self.kind = "iterable"
+            if self.size is None:
+                raise TransportError("an iterable body needs a size", action="send request body")
+
+    @property
+    def replayable(self):
+        return self.kind in ("none", "bytes", "form") or (self.kind == "file" and self._start is not None)
+
+    def rewind(self):
+        """Make the body ready for another send; False when it cannot be replayed."""
+        if not self._used or self.kind in ("none", "bytes", "form"):
+            return True
+        if self.kind == "file" and self._start is not None:
+            try:
+                self._data.seek(self._start)
+                return True
+            except (OSError, IOError, ValueError):
+                return False
+        return False
+
+    def for_requests(self):
+        self._used = True
+        if self.kind in ("none", "bytes", "form"):
+            return self._data
+        if self.size == 0:
+            return b""
+        if self.kind == "file":
+            return _SizedReader(self._data, self.size)
+        return _SizedIterable(self._data, self.size)
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, parsed.timestamp() - now)
+
+
+class Transport(object):
+    """Sends requests for one client. Thread-safe: the session's connection pool is."""
+
+    def __init__(self, validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=60,
+                 retries=3, user_agent=None, trace=False, backoff_factor=0.5, max_backoff=30.0,
+                 max_retry_after=60.0, pool_size=16, sleep=time.sleep):
+        require_requests()
+        if ca_path and not os.path.exists(ca_path):
+            raise TLSError("ca_path %s does not exist" % ca_path, action="configure TLS")
+        if client_key and not client_cert:
+            raise TLSError("client_key given without client_cert", action="configure TLS")
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.cert = (client_cert, client_key) if client_cert and client_key else client_cert or None
+        self.timeout = timeout
+        self.retries = max(0, int(retries or 0))
+        self.backoff_factor = backoff_factor
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self.sleep = sleep
+        self.authenticator = None
+        self.trace = TraceLog(enabled=trace)
+        self.session = requests.Session()
+        # Environment handled by hand (see module docstring): no netrc, no CA override.
+        self.session.trust_env = False
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers["User-Agent"] = user_agent or DEFAULT_USER_AGENT
+        self._lock = threading.Lock()
+
+    def close(self):
+        self.session.close()
+
+    # ----------------------------------------------------------------- options
+
+    def verify_option(self):
+        if not self.validate_certs:
+            return False
+        if self.ca_path:
+            return self.ca_path
+        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+    def proxies_for(self, url):
+        return get_environ_proxies(url) or {}
+
+    def backoff(self, attempt):
+        """Exponential backoff with full jitter: spreads retries of parallel workers."""
+        ceiling = min(self.max_backoff, self.backoff_factor * (2 ** attempt))
+        return random.uniform(ceiling / 2.0, ceiling)
+
+    # ----------------------------------------------------------------- request
+
+    def request(self, method, url, scopes=None, headers=None, data=None, params=None, stream=False,
+                authenticate=True, allow_redirects=True, retry=True, size=None, trace_name=None, timeout=None):
+        """Send a request; returns the final requests.Response whatever its status.
+
+        Raises TransportError / TLSError only when no response was received.
+        """
+        body = data if isinstance(data, RequestBody) else RequestBody(data, size)
+        auth = self.authenticator if authenticate else None
+        auth_retried = False
+        while True:
+            send_headers = dict(headers or {})
+            sent_authorization = None
+            if auth is not None:
+                if not body.replayable and not auth.challenge_known:
+                    # A 401 would waste the stream: learn the challenge first.
+                    self.discover_challenge(url)
+                sent_authorization = auth.authorization(scopes)
+                if sent_authorization:
+                    send_headers["Authorization"] = sent_authorization
+            response = self._send_with_retries(method, url, send_headers, body, params, stream, allow_redirects,
+                                               retry, trace_name, timeout)
+            if (response.status_code == 401 and auth is not None and not auth_retried and body.rewind()
+                    and auth.handle_unauthorized(response, scopes, sent_authorization)):
+                response.close()
+                auth_retried = True
+                continue
+            if response.status_code == 401 and auth is not None and not auth_retried:
+                # Remember the challenge even when no retry is possible.
+                auth.learn_challenge(response.headers.get("WWW-Authenticate", ""))
+            response.sent_authorization = bool(sent_authorization)
+            return response
+
+    def discover_challenge(self, url):
+        parts = urlsplit(url)
+        base = "%s://%s/v2/" % (parts.scheme, parts.netloc)
+        response = self._send_with_retries("GET", base, {}, RequestBody(None), None, False, True, True, "ping",
+                                           None)
+        if response.status_code == 401:
+            self.authenticator.learn_challenge(response.headers.get("WWW-Authenticate", ""))
+        else:
+            self.authenticator.mark_open()
+        response.close()
+
+    def _send_with_retries(self, method, url, headers, body, params, stream, allow_redirects, retry, trace_name,
+                           timeout):
+        attempt = 0
+        while True:
+            try:
+                response = self._send_following_redirects(method, url, headers, body, params, stream,
+                                                           allow_redirects, attempt, trace_name, timeout)
+            except requests_exceptions.SSLError as exc:
+                raise TLSError("TLS failure talking to %s (%s)" % (safe_host(url), _short_reason(exc)),
+                               registry=safe_host(url), action="%s %s" % (method, safe_path(url)))
+            except (requests_exceptions.ConnectionError, requests_exceptions.Timeout,
+                    requests_exceptions.ChunkedEncodingError) as exc:
+                if retry and attempt < self.retries and body.rewind():
+                    self.sleep(self.backoff(attempt))
+                    attempt += 1
+                    continue
+                raise TransportError("cannot reach %s (%s)" % (safe_host(url), _short_reason(exc)),
+                                     registry=safe_host(url), action="%s %s" % (method, safe_path(url)))
+            if response.status_code in RETRY_STATUSES and retry and attempt < self.retries:
+                delay = parse_retry_after(response.headers.get("Retry-After"))
+                if delay is None:
+                    delay = self.backoff(attempt)
+                elif delay > self.max_retry_after:
+                    # Waiting that long inside a task is worse than failing with the reason.
+                    return response
+                if body.rewind():
+                    response.close()
+                    self.sleep(delay)
+                    attempt += 1
+                    continue
+            return response
+
+    def _send_following_redirects(self, method, url, headers, body, params, stream, allow_redirects, attempt,
+                                  trace_name, timeout):
+        current_url = url
+        current_method = method
+        headers = dict(headers)
+        send_body = body
+        for hop in range(MAX_REDIRECTS + 1):
+            response = self._send_once(current_method, current_url, headers, send_body,
+                                       params if hop == 0 else None, stream, attempt, trace_name, timeout)
+            if not allow_redirects or response.status_code not in REDIRECT_STATUSES:
+                return response
+            location = response.headers.get("Location")
+            if not location:
+                return response
+            next_url = urljoin(response.url or current_url, location)
+            if origin(next_url) != origin(current_url):
+                # Credentials are for the registry, never for the storage behind a redirect.
+                headers.pop("Authorization", None)
+            if response.status_code == 303 or (response.status_code in (301, 302) and current_method not in
+                                                 ("GET", "HEAD")):
+                current_method = "GET" if current_method != "HEAD" else "HEAD"
+                send_body = RequestBody(None)
+                for name in ("Content-Type", "Content-Length", "Content-Range"):
+                    headers.pop(name, None)
+            elif send_body.kind not in ("none",) and not send_body.rewind():
+                raise ProtocolError("the server redirected a streamed upload (%d); it cannot be resent"
+                                    % response.status_code, action="%s %s" % (method, safe_path(url)))
+            response.close()
+            current_url = next_url
+        raise ProtocolError("more than %d redirects" % MAX_REDIRECTS, action="%s %s" % (method, safe_path(url)))
+
+    def _send_once(self, method, url, headers, body, params, stream, attempt, trace_name, timeout):
+        started = time.monotonic()
+        payload = body.for_requests()
+        status = None
+        error = None
+        with span("HTTP %s" % method, {"http.request.method": method, "server.address": safe_host(url),
+                                        "url.path": safe_path(url), "oci.registry.attempt": attempt}) as set_attr:
+            try:
+                response = self.session.request(
+                    method, url, headers=headers, data=payload, params=params, stream=stream,
+                    allow_redirects=False, verify=self.verify_option(), cert=self.cert,
+                    timeout=timeout or self.timeout, proxies=self.proxies_for(url))
+                status = response.status_code
+                set_attr("http.response.status_code", status)
+                return response
+            except Exception as exc:
+                error = type(exc).__name__
+                set_attr("error.type", error)
+                raise
+            finally:
+                received = None
+                if status is not None:
+                    if not stream:
+                        received = len(response.content or b"")
+                    else:
+                        length = response.headers.get("Content-Length")
+                        received = int(length) if length and length.isdigit() else None
+                self.trace.add(method, url, status, (time.monotonic() - started) * 1000.0,
+                               bytes_sent=body.size if body.kind != "form" else None, bytes_received=received,
+                               attempt=attempt, name=trace_name, error=error)
+
+
+def _short_reason(exc):
+    """First line of a requests exception without URLs that might carry credentials."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # urllib3 messages embed the pool repr and the full URL; the reason is at the end.
+    for marker in ("Caused by ", "(Caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1].rstrip(")")
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return "%s: %s" % (type(exc).__name__, text)
