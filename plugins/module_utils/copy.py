@@ -1,0 +1,772 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Copy engine: images and indexes from one repository to another, byte-exact.
+
+The engine plans everything with reads first (HEAD both tags, walk the manifest
+graph, HEAD blobs), then writes in an order that never exposes incomplete
+content: blobs, then child manifests (deepest first), then tags, then
+referrers. Blobs stream from the source GET straight into the destination PUT,
+so memory stays flat whatever the blob size.
+
+Pure Python on top of the registry client; no Ansible imports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.oci.registry.plugins.module_utils.errors import (
+    DigestMismatchError,
+    InvalidReferenceError,
+    NotFoundError,
+    RegistryError,
+    TransportError,
+)
+from ansible_collections.oci.registry.plugins.module_utils.media import (
+    INDEX_TYPES,
+    OCI_INDEX,
+    Descriptor,
+    SCHEMA1_TYPES,
+    is_attestation,
+    parse_manifest,
+    sha256_digest,
+)
+from ansible_collections.oci.registry.plugins.module_utils.reference import (
+    ImageReference,
+    Platform,
+    parse_platform,
+    parse_reference,
+)
+
+DEFAULT_CONCURRENCY = 4
+# Large enough that per-chunk Python overhead is negligible next to the
+# socket and hashing work, small enough that concurrency x 2 chunks stays
+# far below the memory budget.
+STREAM_READ_SIZE = 1024 * 1024
+# A streamed body cannot be replayed by the transport's retry logic, so the
+# engine retries a whole blob copy (new GET, new upload) on transport errors.
+BLOB_ATTEMPTS = 3
+CHUNK_ATTEMPTS = 3
+# Referrers of referrers (a signature on an SBOM) are followed this deep.
+MAX_REFERRER_DEPTH = 4
+ATTESTATION_REFERENCE = "vnd.docker.reference.digest"
+# Foreign (non-distributable) layers are fetched by clients from their URLs;
+# registries normally refuse to serve or accept them.
+_FOREIGN_LAYER_MARKERS = (".foreign.", "nondistributable")
+
+
+class CopyError(RegistryError):
+    """The copy cannot proceed as asked (tag conflict, platform not found, bad options)."""
+
+    def __init__(self, message, **kwargs):
+        kwargs.setdefault("action", "copy")
+        super().__init__(message, **kwargs)
+
+
+class CopyAborted(Exception):
+    """Raised inside worker threads once another worker has failed."""
+
+
+def fallback_tag(digest):
+    """The referrers tag schema name: ``sha256:abc`` -> ``sha256-abc``."""
+    return digest.replace(":", "-", 1)
+
+
+class StreamBody:
+    """Request body of known length streaming from a verified chunk iterator.
+
+    ``len()`` lets requests send Content-Length instead of chunked transfer
+    encoding, which distribution refuses on a blob PUT. The last chunk is held
+    back until the source iterator is exhausted: the client verifies digest and
+    size at exhaustion, so on a mismatch the registry never receives a complete
+    body and cannot commit the blob.
+    """
+
+    def __init__(self, chunks, size, digest, abort_event=None):
+        self._chunks = chunks
+        self.size = size
+        self.digest = digest
+        self._abort = abort_event
+        self.sent = 0
+
+    def __len__(self):
+        return self.size
+
+    def __iter__(self):
+        held = None
+        received = 0
+        for chunk in self._chunks:
+            if self._abort is not None and self._abort.is_set():
+                raise CopyAborted()
+            if not chunk:
+                continue
+            received += len(chunk)
+            if received > self.size:
+                raise DigestMismatchError(
+                    "source sent more than the %d bytes its descriptor announces" % self.size,
+                    reference=self.digest, action="copy blob")
+            if held is not None:
+                self.sent += len(held)
+                yield held
+            held = chunk
+        if received != self.size:
+            raise DigestMismatchError(
+                "source sent %d bytes, its descriptor announces %d" % (received, self.size),
+                reference=self.digest, action="copy blob")
+        if held is not None:
+            self.sent += len(held)
+            yield held
+
+
+class _Node:
+    """A manifest (or index) to push to the destination."""
+
+    __slots__ = ("digest", "media_type", "raw", "children", "blobs", "subject", "referrer", "exists",
+                 "subject_indexed")
+
+    def __init__(self, digest, media_type, raw, children=(), blobs=(), subject=None, referrer=False,
+                 exists=False):
+        self.digest = digest
+        self.media_type = media_type
+        self.raw = raw
+        self.children = list(children)
+        self.blobs = list(blobs)
+        self.subject = subject
+        self.referrer = referrer
+        self.exists = exists
+        # True once the destination answered the PUT with OCI-Subject: it
+        # maintains the referrers list itself, no fallback tag needed.
+        self.subject_indexed = False
+
+
+class _TagPlan:
+    __slots__ = ("src", "dest", "src_digest", "src_media_type", "target_digest", "target_media_type",
+                 "target_raw", "dest_before", "filtered")
+
+    def __init__(self, src, dest):
+        self.src = src
+        self.dest = dest
+        self.src_digest = None
+        self.src_media_type = None
+        self.target_digest = None
+        self.target_media_type = None
+        self.target_raw = None
+        self.dest_before = None
+        self.filtered = False
+
+    @property
+    def up_to_date(self):
+        return self.dest_before is not None and self.dest_before == self.target_digest
+
+    def as_result(self, after):
+        return {
+            "src": str(self.src),
+            "dest": str(self.dest),
+            "src_digest": self.src_digest,
+            "dest_digest": after,
+            "before": self.dest_before,
+            "changed": after != self.dest_before,
+        }
+
+
+class _Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.copied = 0
+        self.mounted = 0
+        self.skipped = 0
+        self.bytes = 0
+        self.manifests = 0
+
+    def add(self, **counts):
+        with self.lock:
+            for key, value in counts.items():
+                setattr(self, key, getattr(self, key) + value)
+
+    def blobs(self):
+        return {"copied": self.copied, "mounted": self.mounted, "skipped": self.skipped, "bytes": self.bytes}
+
+
+def _registry_url(client):
+    return (getattr(client, "registry_url", None) or "").rstrip("/").lower()
+
+
+def _unique_by(items, key):
+    seen = {}
+    for item in items:
+        seen.setdefault(key(item), item)
+    return list(seen.values())
+
+
+def _push_levels(graph, skip=()):
+    """Manifests to push, grouped so every manifest comes after its children."""
+    heights = {}
+
+    def height(digest, trail=()):
+        if digest in heights:
+            return heights[digest]
+        node = graph.get(digest)
+        if node is None or digest in trail:
+            return -1
+        heights[digest] = 1 + max([height(child, trail + (digest,)) for child in node.children] or [-1])
+        return heights[digest]
+
+    for digest in graph:
+        height(digest)
+    children = {child for node in graph.values() for child in node.children}
+    levels = {}
+    for digest, node in graph.items():
+        if node.exists or node.raw is None or (digest in skip and digest not in children):
+            continue
+        levels.setdefault(heights[digest], []).append(node)
+    return [levels[h] for h in sorted(levels)]
+
+
+def _is_foreign(descriptor):
+    media_type = descriptor.media_type or ""
+    return bool(descriptor.urls) or any(marker in media_type for marker in _FOREIGN_LAYER_MARKERS)
+
+
+def _as_reference(value, what):
+    if isinstance(value, ImageReference):
+        return value
+    if not isinstance(value, str):
+        raise InvalidReferenceError("%s must be an image reference string" % what, action="copy")
+    return parse_reference(value)
+
+
+def _referrer_descriptor(node):
+    """The descriptor of a referrer as the referrers API (and its fallback index) lists it."""
+    data = json.loads(node.raw)
+    descriptor = {"mediaType": node.media_type, "digest": node.digest, "size": len(node.raw)}
+    artifact_type = data.get("artifactType") or (data.get("config") or {}).get("mediaType")
+    if artifact_type:
+        descriptor["artifactType"] = artifact_type
+    if data.get("annotations"):
+        descriptor["annotations"] = data["annotations"]
+    return descriptor
+
+
+def filter_index(index, platforms):
+    """Keep only ``platforms`` of an index.
+
+    Returns ``(kept descriptors as dicts, raw bytes or None)``: raw is None when
+    nothing was dropped, so the original bytes (and digest) are kept.
+
+    Attestation rule: an attestation manifest (BuildKit's platform
+    unknown/unknown entry annotated ``vnd.docker.reference.type:
+    attestation-manifest``) is kept exactly when the manifest its
+    ``vnd.docker.reference.digest`` annotation names is kept.
+    """
+    wanted = [parse_platform(p) for p in platforms]
+    entries = index.data.get("manifests") or []
+    descriptors = index.manifests
+    kept = set()
+    for platform in wanted:
+        match = next((d.digest for d in descriptors
+                      if not is_attestation(d) and platform.matches(d.platform)), None)
+        if match is None:
+            available = [str(d.platform) for d in descriptors if d.platform is not None and not is_attestation(d)]
+            raise NotFoundError(
+                "no manifest for platform %s in the source index" % (platform,), action="copy",
+                hint="available platforms: %s" % (", ".join(available) or "none"))
+        kept.add(match)
+    selected = []
+    for entry, descriptor in zip(entries, descriptors):
+        if is_attestation(descriptor):
+            if (descriptor.annotations or {}).get(ATTESTATION_REFERENCE) in kept:
+                selected.append(entry)
+        elif descriptor.digest in kept:
+            selected.append(entry)
+    if len(selected) == len(entries):
+        return selected, None
+    data = dict(index.data)
+    data["manifests"] = selected
+    # Deterministic bytes, so a second run computes the same digest and is a no-op.
+    raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    return selected, raw
+
+
+class CopyEngine:
+    """Copies images between two registry clients (which may be the same object).
+
+    ``src_client``/``dest_client`` are RegistryClient instances. ``check_mode``
+    plans everything and writes nothing. ``chunk_size`` switches uploads to
+    chunked PATCH uploads of that size (with resume); default is one streamed
+    PUT per blob.
+    """
+
+    def __init__(self, src_client, dest_client, concurrency=DEFAULT_CONCURRENCY, chunk_size=None,
+                 check_mode=False, read_size=STREAM_READ_SIZE):
+        if concurrency is None:
+            concurrency = DEFAULT_CONCURRENCY
+        if int(concurrency) < 1:
+            raise InvalidReferenceError("concurrency must be at least 1", action="copy")
+        if chunk_size is not None and int(chunk_size) < 1:
+            raise InvalidReferenceError("chunk_size must be a positive number of bytes", action="copy")
+        self.src = src_client
+        self.dest = dest_client
+        self.concurrency = int(concurrency)
+        self.chunk_size = int(chunk_size) if chunk_size else None
+        self.check_mode = check_mode
+        self.read_size = read_size
+        self.same_registry = _registry_url(src_client) == _registry_url(dest_client)
+        self._abort = threading.Event()
+        self._pool = None
+        self.stats = _Stats()
+
+    # ------------------------------------------------------------------ API
+
+    def copy(self, src, dest, platforms=None, tags=None, tag_pattern=None, referrers=False, overwrite=True):
+        """Copy ``src`` to ``dest``; returns the result dict described in the module's RETURN."""
+        started = time.monotonic()
+        src = _as_reference(src, "src")
+        dest = _as_reference(dest, "dest")
+        multi = bool(tags) or bool(tag_pattern)
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="oci-copy") as pool:
+            self._pool = pool
+            try:
+                plans = self._plans(src, dest, tags, tag_pattern)
+                self._map(self._resolve, plans)
+                if platforms:
+                    self._map(lambda plan: self._apply_platforms(plan, platforms), plans)
+                if not overwrite:
+                    self._check_overwrite(plans)
+                pending = [plan for plan in plans if not plan.up_to_date]
+                graph = self._walk_plans(src.repository, dest.repository, pending)
+                referrer_graph, subjects = {}, {}
+                if referrers:
+                    referrer_graph, subjects = self._walk_referrers(src.repository, dest.repository, plans, graph)
+                if self.check_mode:
+                    self._predict_blobs(src.repository, dest.repository, graph, referrer_graph)
+                    after = {id(plan): plan.target_digest for plan in plans}
+                else:
+                    self._transfer(src.repository, dest.repository, graph,
+                                   tagged_later={plan.target_digest for plan in pending})
+                    after = self._tag(dest.repository, plans, pending, graph)
+                    if referrer_graph:
+                        self._transfer(src.repository, dest.repository, referrer_graph)
+                        self._maintain_fallback_indexes(dest.repository, referrer_graph, subjects)
+            except BaseException:
+                self._abort.set()
+                raise
+            finally:
+                self._pool = None
+        return self._result(plans, after, multi, referrer_graph, time.monotonic() - started)
+
+    # ------------------------------------------------------------- planning
+
+    def _plans(self, src, dest, tags, tag_pattern):
+        if tags and tag_pattern:
+            raise InvalidReferenceError("use either tags or tag_pattern, not both", action="copy")
+        if not (tags or tag_pattern):
+            if not src.tag and not src.digest:
+                raise InvalidReferenceError(
+                    "src %s has no tag or digest; give one, or use tags/tag_pattern to copy several" % (src,),
+                    action="copy")
+            if not dest.tag and not dest.digest and src.tag:
+                dest = dest.with_tag(src.tag)
+            return [_TagPlan(src, dest)]
+        for ref, name in ((src, "src"), (dest, "dest")):
+            if ref.tag or ref.digest:
+                raise InvalidReferenceError(
+                    "%s must be a repository without tag or digest when tags or tag_pattern is used (got %s)"
+                    % (name, ref), action="copy")
+        if tag_pattern:
+            try:
+                pattern = re.compile(tag_pattern)
+            except re.error as err:
+                raise InvalidReferenceError("tag_pattern %r is not a valid regular expression: %s"
+                                            % (tag_pattern, err), action="copy") from None
+            names = sorted(tag for tag in self.src.tags.iter_tags(src.repository) if pattern.search(tag))
+            if not names:
+                raise NotFoundError("no tag of %s matches %r" % (src, tag_pattern), action="copy",
+                                    hint="check tag_pattern (a Python regular expression, searched anywhere in the tag)")
+        else:
+            names = list(dict.fromkeys(tags))
+        return [_TagPlan(src.with_tag(name), dest.with_tag(name)) for name in names]
+
+    def _resolve(self, plan):
+        """HEAD both sides: the only requests of an up-to-date copy."""
+        if plan.dest.tag:
+            before = self.dest.manifests.head_manifest(plan.dest.repository, plan.dest.tag)
+            plan.dest_before = before.digest if before is not None else None
+        if plan.src.digest and plan.src.digest == plan.dest_before:
+            plan.src_digest = plan.target_digest = plan.src.digest
+            plan.src_media_type = plan.target_media_type = before.media_type
+            return
+        head = self.src.manifests.head_manifest(plan.src.repository, plan.src.reference)
+        if head is None:
+            raise NotFoundError("source manifest not found", registry=plan.src.registry,
+                                repository=plan.src.repository, reference=plan.src.reference, action="copy")
+        plan.src_digest = plan.target_digest = head.digest
+        plan.src_media_type = plan.target_media_type = head.media_type
+        if plan.dest.digest and not plan.dest.tag:
+            # A digest-only destination is "tagged" by pushing under its digest.
+            present = self.dest.manifests.head_manifest(plan.dest.repository, plan.dest.digest)
+            plan.dest_before = present.digest if present is not None else None
+        if plan.dest.digest and plan.dest.digest != plan.target_digest:
+            raise CopyError("destination digest %s differs from the source digest %s; a copy cannot change a digest"
+                            % (plan.dest.digest, plan.target_digest), registry=plan.dest.registry,
+                            repository=plan.dest.repository, reference=plan.dest.reference)
+
+    def _apply_platforms(self, plan, platforms):
+        result = self.src.manifests.get_manifest(plan.src.repository, plan.src_digest)
+        manifest = result.manifest if result.manifest is not None else parse_manifest(result.raw, result.media_type)
+        if not manifest.is_index:
+            self._check_single_platform(plan, manifest, platforms)
+            return
+        selected, raw = filter_index(manifest, platforms)
+        if len(platforms) == 1:
+            chosen = next(entry for entry in selected
+                          if not is_attestation(Descriptor.from_dict(entry)))
+            plan.target_digest = chosen["digest"]
+            plan.target_media_type = chosen.get("mediaType")
+            plan.target_raw = None
+        elif raw is not None:
+            plan.target_digest = sha256_digest(raw)
+            plan.target_media_type = manifest.media_type
+            plan.target_raw = raw
+        plan.filtered = plan.target_digest != plan.src_digest
+
+    def _check_single_platform(self, plan, manifest, platforms):
+        if manifest.media_type in SCHEMA1_TYPES or getattr(manifest, "config", None) is None:
+            return
+        with self.src.blobs.get_blob(plan.src.repository, manifest.config.digest,
+                                     expected_size=manifest.config.size) as stream:
+            config = json.loads(stream.read_all())
+        actual = Platform(config.get("os") or "", config.get("architecture") or "", config.get("variant"))
+        for wanted in platforms:
+            if not parse_platform(wanted).matches(actual):
+                raise NotFoundError(
+                    "source is a single-platform image for %s, platform %s was asked for" % (actual, wanted),
+                    registry=plan.src.registry, repository=plan.src.repository, reference=plan.src.reference,
+                    action="copy", hint="available platforms: %s" % actual)
+
+    def _check_overwrite(self, plans):
+        conflicts = [plan for plan in plans if plan.dest_before is not None and not plan.up_to_date]
+        if conflicts:
+            first = conflicts[0]
+            raise CopyError(
+                "destination tag already points to %s, the copy would change it to %s and overwrite is false"
+                % (first.dest_before, first.target_digest)
+                + (" (%d conflicting tags)" % len(conflicts) if len(conflicts) > 1 else ""),
+                registry=first.dest.registry, repository=first.dest.repository, reference=first.dest.tag,
+                hint="set overwrite: true to move the tag, or choose another destination tag")
+
+    def _walk_plans(self, src_repo, dest_repo, plans):
+        graph = {}
+        roots = []
+        for plan in plans:
+            if plan.target_digest in graph:
+                continue
+            if plan.target_raw is not None:
+                # A filtered index exists only here; its children are real source manifests.
+                node = self._node_from_raw(plan.target_digest, plan.target_media_type, plan.target_raw)
+                graph[node.digest] = node
+                roots.extend(node.children)
+            else:
+                roots.append(plan.target_digest)
+        self._walk(src_repo, dest_repo, roots, graph)
+        return graph
+
+    def _walk(self, src_repo, dest_repo, digests, graph, referrer=False):
+        """Breadth-first over the manifest graph; each level is fetched concurrently."""
+        frontier = list(dict.fromkeys(d for d in digests if d not in graph))
+        while frontier:
+            nodes = self._map(lambda digest: self._fetch_node(src_repo, dest_repo, digest, referrer), frontier)
+            following = []
+            for node in nodes:
+                graph[node.digest] = node
+                following.extend(child for child in node.children if child not in graph)
+            frontier = list(dict.fromkeys(following))
+
+    def _fetch_node(self, src_repo, dest_repo, digest, referrer=False):
+        self._check_abort()
+        present = self.dest.manifests.head_manifest(dest_repo, digest)
+        if present is not None and present.digest == digest:
+            # The registry validated its blobs and children when it accepted it.
+            return _Node(digest, present.media_type, None, referrer=referrer, exists=True)
+        result = self.src.manifests.get_manifest(src_repo, digest)
+        return self._node_from_raw(digest, result.media_type, result.raw, referrer=referrer)
+
+    def _node_from_raw(self, digest, media_type, raw, referrer=False):
+        manifest = parse_manifest(raw, media_type)
+        if manifest.media_type in SCHEMA1_TYPES:
+            raise CopyError("%s is a Docker schema 1 manifest; schema 1 images cannot be copied byte-exact to a "
+                            "current registry" % digest, hint="rebuild or convert the image to schema 2 / OCI")
+        subject = manifest.subject.digest if manifest.subject is not None else None
+        if manifest.is_index:
+            return _Node(digest, manifest.media_type, raw, children=[d.digest for d in manifest.manifests],
+                         subject=subject, referrer=referrer)
+        blobs = [b for b in manifest.blobs() if not _is_foreign(b)]
+        return _Node(digest, manifest.media_type, raw, blobs=blobs, subject=subject, referrer=referrer)
+
+    def _walk_referrers(self, src_repo, dest_repo, plans, graph):
+        """Referrers of every manifest the destination tags will point at (recursively).
+
+        With a platform filter the source index digest does not exist at the
+        destination, so its own referrers are not copied; those of the kept
+        platform manifests are.
+        """
+        subjects_to_scan = []
+        for plan in plans:
+            subjects_to_scan.append(plan.target_digest)
+        for node in list(graph.values()):
+            subjects_to_scan.extend(node.children)
+        # Children of up-to-date or already present indexes were not walked; their
+        # digests still matter for referrers, so read the index from the destination.
+        for plan in plans:
+            if plan.target_digest not in graph or graph[plan.target_digest].exists:
+                subjects_to_scan.extend(self._children_at_dest(dest_repo, plan))
+        referrer_graph = {}
+        subjects = {}
+        scanned = set()
+        frontier = list(dict.fromkeys(subjects_to_scan))
+        depth = 0
+        while frontier and depth < MAX_REFERRER_DEPTH:
+            scanned.update(frontier)
+            listings = self._map(lambda digest: (digest, self.src.referrers.list_referrers(src_repo, digest)),
+                                 frontier)
+            found = []
+            for subject, listing in listings:
+                for descriptor in listing.descriptors:
+                    subjects.setdefault(subject, [])
+                    if descriptor.digest not in subjects[subject]:
+                        subjects[subject].append(descriptor.digest)
+                    found.append(descriptor.digest)
+            found = [d for d in dict.fromkeys(found) if d not in referrer_graph and d not in graph]
+            self._walk(src_repo, dest_repo, found, referrer_graph, referrer=True)
+            frontier = [d for d in found if d not in scanned]
+            depth += 1
+        return referrer_graph, subjects
+
+    def _children_at_dest(self, dest_repo, plan):
+        if plan.target_media_type not in INDEX_TYPES:
+            return []
+        try:
+            result = self.dest.manifests.get_manifest(dest_repo, plan.target_digest)
+        except NotFoundError:
+            return []
+        manifest = result.manifest if result.manifest is not None else parse_manifest(result.raw, result.media_type)
+        return [d.digest for d in getattr(manifest, "manifests", [])]
+
+    # ------------------------------------------------------------- transfer
+
+    def _unique_blobs(self, *graphs):
+        blobs = {}
+        for graph in graphs:
+            for node in graph.values():
+                for blob in node.blobs:
+                    blobs.setdefault(blob.digest, blob)
+        # Largest first: the long transfers start at once and small ones fill the gaps.
+        return sorted(blobs.values(), key=lambda b: -(b.size or 0))
+
+    def _predict_blobs(self, src_repo, dest_repo, *graphs):
+        def predict(blob):
+            if self.dest.blobs.blob_exists(dest_repo, blob.digest) is not None:
+                self.stats.add(skipped=1)
+            elif self.same_registry and src_repo != dest_repo:
+                self.stats.add(mounted=1)
+            else:
+                self.stats.add(copied=1, bytes=blob.size or 0)
+        self._map(predict, self._unique_blobs(*graphs))
+        for graph in graphs:
+            self.stats.add(manifests=sum(1 for node in graph.values() if not node.exists))
+        # Each pending tag is one more manifest PUT, unless its manifest is pushed anyway.
+        return None
+
+    def _transfer(self, src_repo, dest_repo, graph, tagged_later=()):
+        """Blobs, then manifests deepest first; ``tagged_later`` are pushed by the tag step instead."""
+        self._map(lambda blob: self._copy_blob(src_repo, dest_repo, blob), self._unique_blobs(graph))
+        for level in _push_levels(graph, skip=tagged_later):
+            self._map(lambda node: self._push_node(dest_repo, node), level)
+
+    def _push_node(self, dest_repo, node):
+        self._check_abort()
+        result = self.dest.manifests.put_manifest(dest_repo, node.digest, node.raw, node.media_type)
+        self.stats.add(manifests=1)
+        if node.subject is not None and getattr(result, "subject_digest", None) == node.subject:
+            node.subject_indexed = True
+        return result
+
+    def _copy_blob(self, src_repo, dest_repo, blob):
+        self._check_abort()
+        if self.dest.blobs.blob_exists(dest_repo, blob.digest) is not None:
+            self.stats.add(skipped=1)
+            return
+        if self.same_registry and src_repo != dest_repo:
+            if self.dest.uploads.mount_blob(dest_repo, blob.digest, src_repo):
+                self.stats.add(mounted=1)
+                return
+        for attempt in range(1, BLOB_ATTEMPTS + 1):
+            try:
+                self._stream_blob(src_repo, dest_repo, blob)
+                break
+            except TransportError:
+                if attempt == BLOB_ATTEMPTS or self._abort.is_set():
+                    raise
+        self.stats.add(copied=1, bytes=blob.size or 0)
+
+    def _stream_blob(self, src_repo, dest_repo, blob):
+        with self.src.blobs.get_blob(src_repo, blob.digest, expected_size=blob.size) as stream:
+            size = blob.size if blob.size is not None else stream.size
+            chunks = stream.iter_chunks(self.read_size)
+            if self.chunk_size:
+                self._upload_chunked(dest_repo, blob.digest, size, chunks)
+            else:
+                body = StreamBody(chunks, size, blob.digest, self._abort)
+                self.dest.uploads.upload_stream(dest_repo, blob.digest, size, body)
+
+    def _upload_chunked(self, dest_repo, digest, size, chunks):
+        uploads = self.dest.uploads
+        session = uploads.start_upload(dest_repo)
+        chunk_size = max(self.chunk_size, getattr(session, "min_chunk_size", None) or 0)
+        buffer = bytearray()
+        offset = 0
+        try:
+            for piece in StreamBody(chunks, size, digest, self._abort):
+                buffer += piece
+                # Keep the tail back: it goes with the final PUT, after verification.
+                while len(buffer) > chunk_size:
+                    data = bytes(buffer[:chunk_size])
+                    del buffer[:chunk_size]
+                    session = self._send_chunk(session, data, offset)
+                    offset += len(data)
+            uploads.complete_upload(session, digest, data=bytes(buffer) if buffer else None)
+        except BaseException:
+            try:
+                uploads.cancel_upload(session)
+            except Exception:  # pylint: disable=broad-exception-caught
+                # The original failure matters; an abandoned upload expires on the registry.
+                pass
+            raise
+
+    def _send_chunk(self, session, data, offset):
+        """PATCH one chunk; after a broken PATCH ask the registry where it stands and resend the rest."""
+        for attempt in range(1, CHUNK_ATTEMPTS + 1):
+            try:
+                return self.dest.uploads.upload_chunk(session, data, start=offset)
+            except RegistryError as err:
+                retryable = isinstance(err, TransportError) or (err.status or 0) >= 500 or err.status == 416
+                if attempt == CHUNK_ATTEMPTS or not retryable:
+                    raise
+                received = self.dest.uploads.get_upload_status(session)
+                if received < offset or received > offset + len(data):
+                    raise
+                data = data[received - offset:]
+                offset = received
+                if not data:
+                    return session
+        return session
+
+    def _tag(self, dest_repo, plans, pending, graph):
+        def push(plan):
+            self._check_abort()
+            if plan.target_raw is not None:
+                raw, media_type = plan.target_raw, plan.target_media_type
+            else:
+                raw, media_type = self._raw_for(dest_repo, plan, graph)
+            reference = plan.dest.tag or plan.target_digest
+            result = self.dest.manifests.put_manifest(dest_repo, reference, raw, media_type)
+            pushed = getattr(result, "digest", None)
+            if pushed and pushed != plan.target_digest:
+                raise DigestMismatchError(
+                    "destination registry stored %s, expected %s" % (pushed, plan.target_digest),
+                    registry=plan.dest.registry, repository=dest_repo, reference=reference, action="copy")
+            self.stats.add(manifests=1)
+        self._map(push, _unique_by(pending, lambda plan: (plan.dest.tag, plan.target_digest)))
+        return {id(plan): plan.target_digest for plan in plans}
+
+    def _raw_for(self, dest_repo, plan, graph):
+        node = graph.get(plan.target_digest)
+        if node is not None and node.raw is not None:
+            return node.raw, node.media_type
+        # Already at the destination under its digest (retag): read it back there.
+        result = self.dest.manifests.get_manifest(dest_repo, plan.target_digest)
+        return result.raw, result.media_type
+
+    def _maintain_fallback_indexes(self, dest_repo, referrer_graph, subjects):
+        """Keep ``sha256-<hex>`` tag indexes for registries without a referrers API.
+
+        Registries that answered the manifest PUT with OCI-Subject index the
+        referrer themselves; for the others the engine merges the new referrers
+        into whatever fallback index the destination already has.
+        """
+        per_subject = {}
+        for node in referrer_graph.values():
+            if node.exists and node.raw is None:
+                continue
+            if node.subject is None or node.subject_indexed:
+                continue
+            if node.subject in subjects and node.digest in subjects[node.subject]:
+                per_subject.setdefault(node.subject, []).append(node)
+        for subject, nodes in per_subject.items():
+            self._merge_fallback_index(dest_repo, subject, nodes)
+
+    def _merge_fallback_index(self, dest_repo, subject, nodes):
+        tag = fallback_tag(subject)
+        try:
+            existing = self.dest.manifests.get_manifest(dest_repo, tag)
+            data = json.loads(existing.raw)
+        except NotFoundError:
+            existing = None
+            data = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+        listed = {entry.get("digest") for entry in data.get("manifests") or []}
+        additions = [_referrer_descriptor(node) for node in nodes if node.digest not in listed]
+        if not additions:
+            return
+        data["manifests"] = list(data.get("manifests") or []) + additions
+        raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
+        self.dest.manifests.put_manifest(dest_repo, tag, raw, OCI_INDEX)
+
+    # --------------------------------------------------------------- helpers
+
+    def _map(self, fn, items):
+        items = list(items)
+        if not items:
+            return []
+        if len(items) == 1 or self._pool is None or self.concurrency == 1:
+            return [fn(item) for item in items]
+        futures = [self._pool.submit(fn, item) for item in items]
+        results = []
+        first_error = None
+        for future in futures:
+            try:
+                results.append(future.result())
+            except BaseException as err:  # pylint: disable=broad-exception-caught
+                if first_error is None or isinstance(first_error, CopyAborted):
+                    first_error = err
+                self._abort.set()
+        if first_error is not None:
+            raise first_error
+        return results
+
+    def _check_abort(self):
+        if self._abort.is_set():
+            raise CopyAborted()
+
+    def _result(self, plans, after, multi, referrer_graph, duration):
+        tag_results = [plan.as_result(after.get(id(plan))) for plan in plans]
+        referrers = sorted(node.digest for node in referrer_graph.values() if not node.exists or node.raw is not None)
+        changed = any(item["changed"] for item in tag_results) or bool(referrers)
+        result = {
+            "changed": changed,
+            "manifests": self.stats.manifests,
+            "blobs": self.stats.blobs(),
+            "referrers": referrers,
+            "tags": tag_results,
+            "duration": round(duration, 3),
+        }
+        if multi:
+            result.update(src_digest=None, dest_digest=None, media_type=None, digest_changed=False)
+        else:
+            plan = plans[0]
+            result.update(src_digest=plan.src_digest, dest_digest=after.get(id(plan)),
+                          media_type=plan.target_media_type, digest_changed=plan.filtered)
+        return result
