@@ -1,0 +1,527 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: registry_copy
+short_description: Copy images, indexes and their referrers between registries, byte-exact
+version_added: 0.1.0
+description:
+  - Copies an image manifest or a whole multi-platform index (nested indexes included) from one repository to
+    another, on the same registry or across registries, over the Docker Registry HTTP API v2 / OCI Distribution
+    API. The destination digest equals the source digest.
+  - Blobs stream from the source straight into the destination (no temporary files, flat memory), several at a time
+    (O(concurrency)). Blobs the destination already has are skipped; within one registry they are mounted instead
+    of copied. The digest and size of every streamed blob are verified; on a mismatch the task fails and nothing is
+    tagged.
+  - Write order is blobs, then manifests (children before the index), then the tag, so a failed copy never leaves a
+    tag pointing at incomplete content.
+  - Idempotent. When the destination tag already has the source digest (one C(HEAD) on each side), nothing else is
+    sent and RV(ignore:changed) is V(false).
+  - Several tags at once with O(tags) or O(tag_pattern); blobs shared between the tags are sent once.
+  - Signatures, SBOMs and attestations that refer to the image (OCI referrers) are copied with O(referrers).
+author:
+  - oci.registry contributors (@oci-registry)
+extends_documentation_fragment:
+  - oci.registry.attributes
+  - oci.registry.attributes.check_mode_full
+  - oci.registry.attributes.diff_mode
+options:
+  src:
+    description:
+      - Source image as a full reference C(host[:port]/repository[:tag][@digest]).
+      - Prefix with V(http://) for a registry without TLS, for example V(http://127.0.0.1:5000/team/app:1.0).
+        A bare host means HTTPS. V(docker.io/library/alpine:3.20) means Docker Hub.
+      - A reference without a host uses the O(registry_url) registry when that is set.
+      - Without a tag or digest (repository only) together with O(tags) or O(tag_pattern).
+    type: str
+    required: true
+  dest:
+    description:
+      - Destination as a full reference C(host[:port]/repository[:tag]), with the same syntax as O(src).
+      - Without a tag, the tag of O(src) is used; if O(src) has no tag either (a digest), the image is pushed by
+        digest only and nothing is tagged.
+      - A repository without a tag together with O(tags) or O(tag_pattern).
+      - A digest in O(dest) is an expectation; the task fails when the copy would produce another digest.
+    type: str
+    required: true
+  src_auth:
+    description:
+      - Connection and credentials for the source registry.
+      - Keys not given here come from the top-level connection options when O(src) is on the O(registry_url)
+        registry, else from the defaults of each key.
+    type: dict
+    suboptions:
+      username:
+        description:
+          - User name for Basic authentication or for the token service.
+          - When neither O(src_auth.username) nor O(src_auth.bearer_token) is set, credentials for the registry host
+            are looked up in O(src_auth.auth_file) (or the usual Docker and containers auth files).
+        type: str
+      password:
+        description: Password or access token that goes with the user name. Never logged.
+        type: str
+      bearer_token:
+        description: A ready-made Bearer token sent without asking a token service.
+        type: str
+      auth_type:
+        description:
+          - How to authenticate, as the top-level O(auth_type). V(auto) when not set anywhere.
+        type: str
+        choices: [auto, basic, token, anonymous, none]
+      auth_file:
+        description: Docker C(config.json) or containers C(auth.json) to read credentials for the registry host from.
+        type: path
+      validate_certs:
+        description: Whether to verify the registry's TLS certificate. V(true) when not set anywhere.
+        type: bool
+      ca_path:
+        description: PEM file with the CA certificate(s) that verify the registry and its token service.
+        type: path
+      client_cert:
+        description: PEM file with a client certificate for mutual TLS.
+        type: path
+      client_key:
+        description: PEM file with the unencrypted private key of the client certificate.
+        type: path
+      timeout:
+        description: Timeout in seconds for connecting and for each read. V(60) when not set anywhere.
+        type: int
+      retries:
+        description: Retries of a request that failed with a connection error, timeout, 429 or 5xx. V(3) when not set
+          anywhere.
+        type: int
+  dest_auth:
+    description:
+      - Connection and credentials for the destination registry, with the same keys as O(src_auth).
+      - Keys not given here come from the top-level connection options when O(dest) is on the O(registry_url)
+        registry, else from the defaults of each key.
+    type: dict
+    suboptions:
+      username:
+        description:
+          - User name for Basic authentication or for the token service.
+          - When neither O(dest_auth.username) nor O(dest_auth.bearer_token) is set, credentials for the registry
+            host are looked up in O(dest_auth.auth_file) (or the usual Docker and containers auth files).
+        type: str
+      password:
+        description: Password or access token that goes with the user name. Never logged.
+        type: str
+      bearer_token:
+        description: A ready-made Bearer token sent without asking a token service.
+        type: str
+      auth_type:
+        description:
+          - How to authenticate, as the top-level O(auth_type). V(auto) when not set anywhere.
+        type: str
+        choices: [auto, basic, token, anonymous, none]
+      auth_file:
+        description: Docker C(config.json) or containers C(auth.json) to read credentials for the registry host from.
+        type: path
+      validate_certs:
+        description: Whether to verify the registry's TLS certificate. V(true) when not set anywhere.
+        type: bool
+      ca_path:
+        description: PEM file with the CA certificate(s) that verify the registry and its token service.
+        type: path
+      client_cert:
+        description: PEM file with a client certificate for mutual TLS.
+        type: path
+      client_key:
+        description: PEM file with the unencrypted private key of the client certificate.
+        type: path
+      timeout:
+        description: Timeout in seconds for connecting and for each read. V(60) when not set anywhere.
+        type: int
+      retries:
+        description: Retries of a request that failed with a connection error, timeout, 429 or 5xx. V(3) when not set
+          anywhere.
+        type: int
+  platforms:
+    description:
+      - Copy only these platforms of a multi-platform source, each as C(os/architecture[/variant]), for example
+        V(linux/arm64).
+      - With one platform, only that platform's image manifest is copied and tagged, so the destination is a
+        single-platform image. With several, a new index holding only those platforms is pushed. In both cases
+        the destination digest differs from the source digest (RV(digest_changed)), unless every platform of the
+        source was selected.
+      - An attestation manifest (BuildKit's C(unknown/unknown) entry annotated
+        C(vnd.docker.reference.type=attestation-manifest)) is kept when the manifest named by its
+        C(vnd.docker.reference.digest) annotation is kept, and only when a new index is pushed.
+      - For a single-platform source, the task fails unless its config matches every requested platform.
+      - A request without variant matches any variant; the first matching entry of the index is taken.
+    type: list
+    elements: str
+  tags:
+    description:
+      - Copy these tags from the repository O(src) to the repository O(dest) (both without tag).
+      - Blobs and manifests shared between tags are copied once.
+      - Mutually exclusive with O(tag_pattern).
+    type: list
+    elements: str
+  tag_pattern:
+    description:
+      - Copy every tag of the repository O(src) that this Python regular expression matches (searched anywhere in
+        the tag; anchor it with V(^) and V($) for a full match) to the repository O(dest).
+      - Fails when no tag matches.
+    type: str
+  referrers:
+    description:
+      - Also copy the artifacts whose C(subject) is a copied manifest (signatures, SBOMs, attestations), and their
+        own referrers.
+      - Found with the source's referrers API, or its C(sha256-<hex>) tag index when it has no such API.
+      - The destination registry indexes them itself when it answers the manifest upload with C(OCI-Subject);
+        otherwise the module maintains the C(sha256-<hex>) tag index there, merged with the entries already listed.
+      - With O(platforms), referrers of the source index itself are not copied (the destination gets another
+        digest); those of the kept platform manifests are.
+    type: bool
+    default: false
+  overwrite:
+    description:
+      - Whether to move a destination tag that already points to another digest.
+      - With V(false) the task fails, before writing anything, when a destination tag exists with another digest.
+    type: bool
+    default: true
+  concurrency:
+    description:
+      - How many blobs (and manifests) are transferred at the same time.
+    type: int
+    default: 4
+  chunk_size:
+    description:
+      - Upload each blob in chunks of this many bytes (C(PATCH) requests) instead of one streamed C(PUT), for
+        registries or proxies that limit the request size.
+      - A broken chunk is resumed from the offset the registry reports.
+      - Each transfer buffers one chunk, so memory grows with O(chunk_size) times O(concurrency).
+    type: int
+  registry_url:
+    description:
+      - Registry of the top-level connection options below, and the registry of O(src) or O(dest) when they have
+        no host part.
+      - The top-level options (O(username), O(password), O(bearer_token), O(auth_type), O(auth_file),
+        O(validate_certs), O(ca_path), O(client_cert), O(client_key), O(timeout), O(retries)) apply only to the
+        side whose registry is this one, so credentials never go to another host. They exist so that
+        C(module_defaults) for the C(group/oci.registry.registry) action group also work here.
+      - If not set, the value of the E(REGISTRY_URL) environment variable is used.
+    type: str
+  username:
+    description:
+      - User name on the O(registry_url) registry.
+      - If not set, the value of the E(REGISTRY_USERNAME) environment variable is used.
+    type: str
+  password:
+    description:
+      - Password on the O(registry_url) registry.
+      - If not set, the value of the E(REGISTRY_PASSWORD) environment variable is used.
+    type: str
+  bearer_token:
+    description:
+      - Bearer token for the O(registry_url) registry.
+      - If not set, the value of the E(REGISTRY_TOKEN) environment variable is used.
+    type: str
+  auth_type:
+    description:
+      - How to authenticate to the O(registry_url) registry; see O(src_auth.auth_type).
+    type: str
+    choices: [auto, basic, token, anonymous, none]
+  auth_file:
+    description:
+      - Credentials file for the O(registry_url) registry.
+      - If not set, the value of the E(REGISTRY_AUTH_FILE) environment variable is used.
+    type: path
+  validate_certs:
+    description:
+      - Whether to verify the TLS certificate of the O(registry_url) registry.
+      - If not set, the value of the E(REGISTRY_VALIDATE_CERTS) environment variable is used.
+    type: bool
+  ca_path:
+    description: CA bundle for the O(registry_url) registry.
+    type: path
+  client_cert:
+    description: Client certificate for the O(registry_url) registry.
+    type: path
+  client_key:
+    description: Private key of O(client_cert).
+    type: path
+  timeout:
+    description: Timeout in seconds for the O(registry_url) registry.
+    type: int
+  retries:
+    description: Retries for the O(registry_url) registry.
+    type: int
+notes:
+  - Long copies can run in the background with C(async) and C(poll), for example C(async: 3600) and C(poll: 15);
+    the result is the same as without. With C(poll: 0), collect it later with M(ansible.builtin.async_status).
+  - Check mode reads everything (manifests, blob existence) and reports what would be copied in RV(blobs) and
+    RV(manifests), without writing. Within one registry it predicts mounts; a registry may still refuse a mount,
+    in which case the real run copies the blob.
+  - When the source and destination are the same registry, mounting needs the destination credentials to be
+    allowed to pull from the source repository; when the registry refuses, the blob is copied instead.
+  - Docker schema 1 manifests and foreign (non-distributable) layers are not copied.
+requirements:
+  - requests >= 2.25
+seealso:
+  - module: oci.registry.registry_manifest
+  - module: oci.registry.registry_blob
+  - name: OCI Distribution Specification
+    description: The HTTP API this module uses, including referrers.
+    link: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
+'''
+
+EXAMPLES = r'''
+- name: Promote an image from staging to production, byte-exact
+  oci.registry.registry_copy:
+    src: registry.example.com/staging/app:1.4.2
+    dest: registry.example.com/prod/app:1.4.2
+    dest_auth:
+      username: ci
+      password: "{{ prod_registry_password }}"
+  register: promoted
+
+- name: Mirror only amd64 and arm64 of an upstream image, with its signatures
+  oci.registry.registry_copy:
+    src: docker.io/library/alpine:3.20
+    dest: registry.example.com/mirror/alpine:3.20
+    platforms:
+      - linux/amd64
+      - linux/arm64
+    referrers: true
+
+- name: Copy every release tag of a repository, sharing blobs between tags
+  oci.registry.registry_copy:
+    src: http://127.0.0.1:5000/team/app
+    dest: registry.example.com/team/app
+    tag_pattern: '^v[0-9]+\.[0-9]+\.[0-9]+$'
+    concurrency: 8
+
+- name: Never move an existing production tag
+  oci.registry.registry_copy:
+    src: registry.example.com/staging/app@sha256:4b1f0f16b3d2bd7a0e3cdbbd0e5f4b3b5d6f0c8bb29d6ef45c65bd2c8d0a1c97
+    dest: registry.example.com/prod/app:1.4.2
+    overwrite: false
+
+- name: A large copy in the background
+  oci.registry.registry_copy:
+    src: registry.example.com/ml/model:2025-01
+    dest: backup.example.com/ml/model:2025-01
+  async: 7200
+  poll: 30
+'''
+
+RETURN = r'''
+src_digest:
+  description: Digest of the source manifest or index. V(null) with O(tags) or O(tag_pattern) (see RV(tags)).
+  returned: success
+  type: str
+  sample: sha256:0d5e3c1b6f0a1c2e8f3b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081
+dest_digest:
+  description:
+    - Digest the destination tag points to after the copy (in check mode, would point to).
+    - Equal to RV(src_digest) unless O(platforms) selected a subset.
+  returned: success
+  type: str
+  sample: sha256:0d5e3c1b6f0a1c2e8f3b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081
+media_type:
+  description: Media type of what the destination tag points to.
+  returned: success
+  type: str
+  sample: application/vnd.oci.image.index.v1+json
+digest_changed:
+  description: Whether RV(dest_digest) differs from RV(src_digest) because O(platforms) selected a subset.
+  returned: success
+  type: bool
+  sample: false
+manifests:
+  description: Number of manifests and indexes pushed (in check mode, that would be pushed), referrers included.
+  returned: success
+  type: int
+  sample: 3
+blobs:
+  description: Blob transfer counts (in check mode, predictions), referrers included.
+  returned: success
+  type: dict
+  contains:
+    copied:
+      description: Blobs streamed from the source to the destination.
+      type: int
+      returned: success
+      sample: 5
+    mounted:
+      description: Blobs mounted from the source repository on the same registry.
+      type: int
+      returned: success
+      sample: 0
+    skipped:
+      description: Blobs the destination already had.
+      type: int
+      returned: success
+      sample: 2
+    bytes:
+      description: Bytes of the copied blobs.
+      type: int
+      returned: success
+      sample: 31457280
+referrers:
+  description: Digests of the referrer manifests copied (in check mode, that would be copied).
+  returned: success
+  type: list
+  elements: str
+  sample: [sha256:9a8b7c6d5e4f30211a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081]
+tags:
+  description: One entry per destination tag (one for a single copy).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    src:
+      description: Source reference.
+      type: str
+      returned: success
+      sample: 127.0.0.1:5000/team/app:1.0
+    dest:
+      description: Destination reference.
+      type: str
+      returned: success
+      sample: registry.example.com/team/app:1.0
+    src_digest:
+      description: Source digest.
+      type: str
+      returned: success
+      sample: sha256:0d5e3c1b6f0a1c2e8f3b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081
+    dest_digest:
+      description: Destination digest after the copy.
+      type: str
+      returned: success
+      sample: sha256:0d5e3c1b6f0a1c2e8f3b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081
+    before:
+      description: Destination digest before the copy, V(null) when the tag did not exist.
+      type: str
+      returned: success
+      sample: null
+    changed:
+      description: Whether this tag was (or would be) written.
+      type: bool
+      returned: success
+      sample: true
+duration:
+  description: Seconds the copy took.
+  returned: success
+  type: float
+  sample: 4.213
+diff:
+  description: Destination tag digests before and after, in diff mode.
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before: {"registry.example.com/prod/app:1.4.2": null}
+    after: {"registry.example.com/prod/app:1.4.2": "sha256:0d5e3c1b6f0a1c2e8f3b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081"}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+    auth_suboptions,
+    client_from_params,
+    connection_argument_spec,
+    run_module,
+)
+from ansible_collections.oci.registry.plugins.module_utils.reference import normalize_registry_url, parse_reference
+
+try:
+    from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
+except ImportError:  # requests missing: run_module reports it cleanly
+    CopyEngine = None
+
+_DEFAULTS = dict(auth_type='auto', validate_certs=True, timeout=60, retries=3)
+
+
+def _side_spec():
+    # No defaults here: an unset key must fall through to the top-level options.
+    spec = {}
+    for name, option in auth_suboptions().items():
+        option = dict(option)
+        option.pop('default', None)
+        spec[name] = option
+    return spec
+
+
+def argument_spec():
+    spec = {}
+    for name, option in connection_argument_spec().items():
+        option = dict(option)
+        option.pop('default', None)
+        option.pop('required', None)
+        spec[name] = option
+    spec.update(
+        src=dict(type='str', required=True),
+        dest=dict(type='str', required=True),
+        src_auth=dict(type='dict', options=_side_spec()),
+        dest_auth=dict(type='dict', options=_side_spec()),
+        platforms=dict(type='list', elements='str'),
+        tags=dict(type='list', elements='str'),
+        tag_pattern=dict(type='str'),
+        referrers=dict(type='bool', default=False),
+        overwrite=dict(type='bool', default=True),
+        concurrency=dict(type='int', default=4),
+        chunk_size=dict(type='int'),
+    )
+    return spec
+
+
+def side_params(params, reference, side_auth):
+    """Connection parameters of one side: its own dict, then the top-level options if they are for its registry."""
+    merged = {}
+    top_url = params.get('registry_url')
+    if top_url and normalize_registry_url(top_url) == reference.registry_url:
+        merged.update((key, params[key]) for key in auth_suboptions() if params.get(key) is not None)
+    merged.update((key, value) for key, value in (side_auth or {}).items() if value is not None)
+    for key, value in _DEFAULTS.items():
+        merged.setdefault(key, value)
+    merged['registry_url'] = reference.registry_url
+    return merged
+
+
+def run(module):
+    params = module.params
+    if params['concurrency'] < 1:
+        module.fail_json(msg='concurrency must be at least 1')
+    if params['chunk_size'] is not None and params['chunk_size'] < 1:
+        module.fail_json(msg='chunk_size must be a positive number of bytes')
+    default_registry = params.get('registry_url')
+    src = parse_reference(params['src'], default_registry=default_registry)
+    dest = parse_reference(params['dest'], default_registry=default_registry)
+    src_params = side_params(params, src, params.get('src_auth'))
+    dest_params = side_params(params, dest, params.get('dest_auth'))
+    src_client = client_from_params(module, src_params)
+    # One client for one registry and one identity shares its token cache and connections.
+    dest_client = src_client if dest_params == src_params else client_from_params(module, dest_params)
+    engine = CopyEngine(src_client, dest_client, concurrency=params['concurrency'],
+                        chunk_size=params['chunk_size'], check_mode=module.check_mode)
+    result = engine.copy(src, dest, platforms=params['platforms'], tags=params['tags'],
+                         tag_pattern=params['tag_pattern'], referrers=params['referrers'],
+                         overwrite=params['overwrite'])
+    if module._diff:
+        result['diff'] = dict(
+            before=dict((item['dest'], item['before']) for item in result['tags']),
+            after=dict((item['dest'], item['dest_digest']) for item in result['tags']),
+        )
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[('tags', 'tag_pattern')],
+        supports_check_mode=True,
+    )
+    run_module(module, lambda: run(module))
+
+
+if __name__ == '__main__':
+    main()
