@@ -177,7 +177,10 @@ trace:
   elements: dict
   sample:
     - method: HEAD
-      url: /v2/team/app/blobs/sha256:4abcf20661432fb2d719aaf90656f55c287f8ca915dc1c92ec14ff61e67fbaf8
+      host: registry.example.com
+      path: /v2/team/app/blobs/sha256:4abcf20661432fb2d719aaf90656f55c287f8ca915dc1c92ec14ff61e67fbaf8
+      name: request
+      attempt: 0
       status: 200
       duration_ms: 4.2
       bytes_sent: 0

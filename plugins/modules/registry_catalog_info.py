@@ -96,7 +96,10 @@ trace:
   elements: dict
   sample:
     - method: GET
-      url: /v2/_catalog?n=100
+      host: registry.example.com
+      path: /v2/_catalog?n=100
+      name: request
+      attempt: 0
       status: 200
       duration_ms: 4.2
       bytes_sent: 0
@@ -110,7 +113,6 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     compile_pattern,
     connection_argument_spec,
     fail,
-    fail_registry_error,
     paginate,
     run_module,
 )
@@ -119,8 +121,10 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     UnsupportedError,
 )
 
-# Hosted registries without a catalog answer 404 or 405; both mean the same to the user.
-NO_CATALOG = 'the registry has no catalog API (GET /v2/_catalog); many hosted registries disable it, list repositories with the provider\'s own API instead'
+# Hosted registries without a catalog answer 404 or 405; both mean the same to the user,
+# and the client's generic not-found hint (check the repository name) would mislead.
+NO_CATALOG = ('Cannot list repositories of %s: the registry has no catalog API (GET /v2/_catalog answered HTTP %s); '
+              'many hosted registries disable it, list repositories with the provider\'s own API instead')
 
 
 def run(module):
@@ -137,7 +141,7 @@ def run(module):
             lambda page: list(page.repositories or []),
             params['page_size'], params['last'], params['limit'], regex)
     except (NotFoundError, UnsupportedError) as err:
-        fail_registry_error(module, err, prefix='Cannot list repositories of %s: %s' % (client.registry_url, NO_CATALOG))
+        fail(module, NO_CATALOG % (client.registry_url, err.status), status=err.status, code=err.code)
     return dict(changed=False, repositories=repositories, next_last=next_last)
 
 

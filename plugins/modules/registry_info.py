@@ -27,7 +27,7 @@ extends_documentation_fragment:
 options: {}
 notes:
   - Wrong credentials fail the task (the registry or its token service answered 401); without credentials
-    the task succeeds and RV(authenticated) tells whether anonymous access was granted.
+    the task succeeds and RV(accessible) tells whether anonymous access was granted.
 seealso:
   - module: oci.registry.registry_catalog_info
   - module: oci.registry.registry_tag_info
@@ -46,6 +46,7 @@ EXAMPLES = r'''
     that:
       - registry.api_version == 'registry/2.0'
       - registry.authenticated
+      - registry.accessible
 
 - name: How does Docker Hub authenticate, and how many pulls are left?
   oci.registry.registry_info:
@@ -101,7 +102,14 @@ auth:
       sample: registry.example.com
 authenticated:
   description:
-    - Whether C(GET /v2/) succeeded with the given credentials (or anonymously when none are given).
+    - Whether credentials (from the options, the environment or O(auth_file)) were sent and accepted.
+    - V(false) when no credentials were used, also when the registry needs none; see RV(accessible).
+  returned: success
+  type: bool
+  sample: true
+accessible:
+  description:
+    - Whether C(GET /v2/) finally succeeded, with credentials, with an anonymous token, or without authentication.
   returned: success
   type: bool
   sample: true
@@ -124,7 +132,10 @@ trace:
   elements: dict
   sample:
     - method: GET
-      url: /v2/
+      host: registry.example.com
+      path: /v2/
+      name: request
+      attempt: 0
       status: 200
       duration_ms: 4.2
       bytes_sent: 0
@@ -146,6 +157,7 @@ def run(module):
     result = dict(changed=False, registry_url=client.registry_url)
     for key in ('api_version', 'status', 'auth', 'authenticated', 'rate_limit'):
         result[key] = info.get(key)
+    result['accessible'] = info.get('status') == 200
     return result
 
 

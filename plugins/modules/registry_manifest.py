@@ -201,7 +201,10 @@ trace:
   elements: dict
   sample:
     - method: HEAD
-      url: /v2/team/app/manifests/stable
+      host: registry.example.com
+      path: /v2/team/app/manifests/stable
+      name: request
+      attempt: 0
       status: 200
       duration_ms: 4.2
       bytes_sent: 0

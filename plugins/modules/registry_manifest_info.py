@@ -246,7 +246,10 @@ trace:
   elements: dict
   sample:
     - method: GET
-      url: /v2/team/app/manifests/1.4
+      host: registry.example.com
+      path: /v2/team/app/manifests/1.4
+      name: request
+      attempt: 0
       status: 200
       duration_ms: 4.2
       bytes_sent: 0

@@ -221,7 +221,10 @@ trace:
   elements: dict
   sample:
     - method: GET
-      url: /v2/team/app/tags/list
+      host: registry.example.com
+      path: /v2/team/app/tags/list
+      name: request
+      attempt: 0
       status: 200
       duration_ms: 4.2
       bytes_sent: 0
