@@ -23,7 +23,7 @@ description:
     and C(reference) options of the modules expect, for example those of M(oci.registry.registry_manifest_info).
   - Parsing only; no registry is contacted.
 author:
-  - oci.registry contributors
+  - oci.registry contributors (@oci-registry)
 options:
   _input:
     description:

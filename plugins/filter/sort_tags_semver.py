@@ -22,7 +22,7 @@ description:
   - Tags that are not versions (V(latest), V(stable), V(1.2.3.4)) are left out, or make the filter fail when
     O(ignore_invalid=false).
 author:
-  - oci.registry contributors
+  - oci.registry contributors (@oci-registry)
 options:
   _input:
     description:
