@@ -92,23 +92,24 @@ class RegistryError(Exception):
         return _location(self.registry, self.repository, self.reference)
 
     def __str__(self):
-        parts = []
-        head = self.action or "registry request"
         where = self.location
-        parts.append("%s failed%s" % (head, " for %s" % where if where else ""))
+        line = "%s failed%s" % (self.action or "registry request", " for %s" % where if where else "")
         said = []
         if self.status is not None:
             said.append("HTTP %s" % self.status)
-        if self.errors:
-            said.append("; ".join(
-                " ".join(x for x in (scrub(e.get("code")), scrub(e.get("message")),
-                                     scrub(_detail_text(e.get("detail")))) if x)
-                for e in self.errors))
+        for err in self.errors:
+            text = scrub(err.get("code")) or ""
+            message = scrub(err.get("message"))
+            if message:
+                text = "%s: %s" % (text, message) if text else message
+            detail = scrub(_detail_text(err.get("detail")))
+            if detail:
+                text += " (%s)" % detail
+            said.append(text)
         if self.message:
             said.append(self.message)
-        line = parts[0]
         if said:
-            line += ": " + " - ".join(s for s in said if s)
+            line += ": " + " ".join(s for s in said if s)
         if self.hint:
             line += ". Hint: " + scrub(self.hint)
         return line
@@ -251,7 +252,7 @@ def parse_error_body(body):
                 result.append({
                     "code": item.get("code"),
                     "message": scrub(item.get("message")),
-                    "detail": item.get("detail"),
+                    "detail": scrub(item["detail"]) if isinstance(item.get("detail"), str) else item.get("detail"),
                 })
     elif isinstance(data, dict) and isinstance(data.get("detail") or data.get("message"), str):
         # Docker Hub API and some proxies: {"detail": "..."} / {"message": "..."}
