@@ -52,6 +52,17 @@ class HarnessError(RuntimeError):
     pass
 
 
+class RegistryEnv(dict):
+    """env.json as a plain dict whose repr masks passwords: pytest prints fixture values in failure reports."""
+
+    def __repr__(self):
+        def mask(value, key=None):
+            if isinstance(value, dict):
+                return {name: ("***" if key == "users" else mask(item, name)) for name, item in value.items()}
+            return value
+        return "RegistryEnv(%r)" % (mask(dict(self)),)
+
+
 def resolve_state_dir(state_dir=None) -> str:
     return os.path.abspath(state_dir or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
 
@@ -114,7 +125,9 @@ def process_start_time(pid):
 
 
 def _is_alive(record):
-    return record.get("pid") and process_start_time(record["pid"]) == record.get("start_time")
+    if not record.get("pid") or record.get("start_time") is None:
+        return False
+    return process_start_time(record["pid"]) == record["start_time"]
 
 
 def _spawn(name, argv, log_path, cwd):
@@ -261,7 +274,8 @@ def _write_skopeo_authfiles(paths, env):
 def env_exports(env) -> str:
     """The env.json content as shell exports (OCI_REGISTRY_<VARIANT>_URL and friends)."""
     values = {"OCI_REGISTRY_TEST_STATE": env["state_dir"], "OCI_REGISTRY_CA_PATH": env["ca_path"], "OCI_REGISTRY_CERT_DIR": env["cert_dir"]}
-    for variant, info in env["registries"].items():
+    for variant in sorted(env["registries"]):
+        info = env["registries"][variant]
         prefix = "OCI_REGISTRY_%s_" % variant.upper()
         values[prefix + "URL"] = info["url"]
         values[prefix + "HOST"] = info["host"]
@@ -379,7 +393,7 @@ def _start_locked(state, token_expiry, owner):
     _write_json(paths["env_json"], env)
     with open(os.open(paths["env_sh"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         handle.write(env_exports(env))
-    return env
+    return RegistryEnv(env)
 
 
 def _healthy_env(state):
@@ -396,7 +410,7 @@ def _healthy_env(state):
     urls = [info["url"] + "/v2/" for info in env["registries"].values()] + [token["realm"].rsplit("/", 1)[0] + "/healthz"]
     if not all(_answers(url, env["ca_path"]) for url in urls):
         return None
-    return env
+    return RegistryEnv(env)
 
 
 def _token_expiry_default(token_expiry):
@@ -437,7 +451,7 @@ def load_env(state_dir=None) -> dict:
     env = _read_json(_paths(state)["env_json"])
     if env is None:
         raise HarnessError("no registries in %s; run: python3 tests/registries start --state-dir %s" % (state, shlex.quote(state)))
-    return env
+    return RegistryEnv(env)
 
 
 def is_running(state_dir=None) -> bool:
