@@ -252,6 +252,10 @@ def paginate(fetch_page, names_of, page_size, last, limit, regex):
     while True:
         page = fetch_page(page_size, last)
         page_names = names_of(page)
+        if last is not None and last in page_names:
+            # The registry ignored `last` (distribution 2.x does for tags) and sent the whole list
+            # again: skip up to and including it, which works as long as its order is stable.
+            page_names = page_names[page_names.index(last) + 1:]
         for index, name in enumerate(page_names):
             if limit is not None and len(names) >= limit:
                 # stopped before this name: continue after the previous one

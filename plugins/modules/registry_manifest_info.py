@@ -350,7 +350,7 @@ def run(module):
         if params['include_config']:
             fail(module, '%s:%s is an index of %d manifests (%s); set platform to choose the image whose configuration to read'
                  % (repository, reference, len(manifest.manifests), ', '.join(result['platforms']) or 'no platforms'),
-                 **result)
+                 digest=result['digest'], platforms=result['platforms'])
         return result
 
     layers = getattr(manifest, 'layers', None) or []
@@ -368,7 +368,8 @@ def run(module):
                 result['platforms'] = [str(platform)]
             if wanted is not None and 'index_digest' not in result and not wanted.matches(platform):
                 fail(module, '%s:%s is a single image for platform %s, not %s'
-                     % (repository, reference, platform or 'unknown', wanted), **result)
+                     % (repository, reference, platform or 'unknown', wanted),
+                     digest=result['digest'], platforms=result['platforms'])
             if params['include_config']:
                 result['config'] = config_summary(config, data)
         elif params['include_config']:

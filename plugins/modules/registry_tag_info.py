@@ -112,7 +112,7 @@ repository:
   type: str
   sample: team/app
 tags:
-  description: Tag names, in the registry's order (lexical for distribution, newest first for Docker Hub).
+  description: Tag names, in the order the registry returns them (newest first for Docker Hub).
   returned: success
   type: list
   elements: str
