@@ -365,10 +365,13 @@ class _Paginated(_Group):
             params["last"] = last
         url = path
         seen_urls = set()
+        yielded = set()
         previous_last = last
         for _page_number in range(MAX_PAGES):
             _data, items, next_url, _next_last = self._page(url, params or None, scopes, key, action, repository)
-            for item in items:
+            fresh = [item for item in items if item not in yielded]
+            yielded.update(fresh)
+            for item in fresh:
                 yield item
             if next_url:
                 if next_url in seen_urls:
@@ -376,8 +379,10 @@ class _Paginated(_Group):
                 seen_urls.add(next_url)
                 url, params = next_url, None
                 continue
-            if page_size and items and len(items) >= page_size:
-                # No Link header but a full page: ask for what comes after the last item.
+            # No Link header. Exactly a full page may mean "more after the last item";
+            # more than asked for, or a page repeating what we had, means the registry
+            # ignores n/last (distribution 2.x for tags) and already sent everything.
+            if page_size and items and len(items) == page_size and len(fresh) == len(items):
                 if items[-1] == previous_last:
                     return
                 previous_last = items[-1]

@@ -175,8 +175,17 @@ def test_quay_opaque_next_page(client):
 def test_link_loop_guard(client):
     responses.add(responses.GET, REG + "/v2/a/tags/list", json={"name": "a", "tags": ["x"]},
                   headers={"Link": '<https://reg.example/v2/a/tags/list?n=1&last=x>; rel="next"'})
-    assert list(client.tags.iter_tags("a", page_size=1)) == ["x", "x"]
+    assert list(client.tags.iter_tags("a", page_size=1)) == ["x"]
     assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_registry_ignoring_n_and_last_yields_each_tag_once(client):
+    """distribution 2.x answers tags/list with every tag whatever n and last say."""
+    responses.add(responses.GET, REG + "/v2/a/tags/list", json={"name": "a", "tags": ["b", "a", "c"]})
+    assert list(client.tags.iter_tags("a", page_size=3)) == ["b", "a", "c"]
+    assert list(client.tags.iter_tags("a", page_size=2)) == ["b", "a", "c"]
+    assert len(responses.calls) == 3  # one for the exact-page case (then a repeat), one for the oversized page
 
 
 @responses.activate
