@@ -335,6 +335,7 @@ class CopyEngine:
                 self._map(self._resolve, plans)
                 if platforms:
                     self._map(lambda plan: self._apply_platforms(plan, platforms), plans)
+                self._map(self._resolve_untagged, [plan for plan in plans if plan.dest.digest or not plan.dest.tag])
                 if not overwrite:
                     self._check_overwrite(plans)
                 pending = [plan for plan in plans if not plan.up_to_date]
@@ -406,14 +407,16 @@ class CopyEngine:
                                 repository=plan.src.repository, reference=plan.src.reference, action="copy")
         plan.src_digest = plan.target_digest = head.digest
         plan.src_media_type = plan.target_media_type = head.media_type
-        if plan.dest.digest and not plan.dest.tag:
-            # A digest-only destination is "tagged" by pushing under its digest.
-            present = self.dest.manifests.head_manifest(plan.dest.repository, plan.dest.digest)
-            plan.dest_before = present.digest if present is not None else None
+
+    def _resolve_untagged(self, plan):
+        """A destination without tag is written by digest; whether it is there decides ``changed``."""
         if plan.dest.digest and plan.dest.digest != plan.target_digest:
-            raise CopyError("destination digest %s differs from the source digest %s; a copy cannot change a digest"
-                            % (plan.dest.digest, plan.target_digest), registry=plan.dest.registry,
+            raise CopyError("the copy would produce %s, not the digest %s given in dest"
+                            % (plan.target_digest, plan.dest.digest), registry=plan.dest.registry,
                             repository=plan.dest.repository, reference=plan.dest.reference)
+        if not plan.dest.tag:
+            present = self.dest.manifests.head_manifest(plan.dest.repository, plan.target_digest)
+            plan.dest_before = present.digest if present is not None else None
 
     def _apply_platforms(self, plan, platforms):
         result = self.src.manifests.get_manifest(plan.src.repository, plan.src_digest)
@@ -578,8 +581,6 @@ class CopyEngine:
         self._map(predict, self._unique_blobs(*graphs))
         for graph in graphs:
             self.stats.add(manifests=sum(1 for node in graph.values() if not node.exists))
-        # Each pending tag is one more manifest PUT, unless its manifest is pushed anyway.
-        return None
 
     def _transfer(self, src_repo, dest_repo, graph, tagged_later=()):
         """Blobs, then manifests deepest first; ``tagged_later`` are pushed by the tag step instead."""

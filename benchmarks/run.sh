@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# make bench: copy throughput and memory of the engine vs skopeo and a raw ceiling, on local registries.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="$ROOT/.venv/bin/python"
+mkdir -p "$ROOT/.build/ansible_collections/oci"
+ln -sfn "$ROOT" "$ROOT/.build/ansible_collections/oci/registry"
+export PYTHONPATH="$ROOT/.build" ANSIBLE_COLLECTIONS_PATH="$ROOT/.build" PATH="$ROOT/.venv/bin:$PATH"
+# Shared registries: started if needed, never stopped here (other sessions may use them).
+"$PY" "$ROOT/tests/registries" start >/dev/null
+exec "$PY" "$ROOT/benchmarks/bench_copy.py" "$@"
