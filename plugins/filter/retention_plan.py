@@ -116,7 +116,7 @@ _value:
       type: list
       elements: dict
       returned: always
-      sample: [{tag: '1.0', digest: 'sha256:10a2...', reason: older than 30 days}]
+      sample: [{tag: '1.0', digest: 'sha256:10a2...', reason: 'delete_patterns: .*, 152.0 days old'}]
     untag:
       description: Tags to remove one by one (in V(delete) mode, those whose digest is not deleted).
       type: list

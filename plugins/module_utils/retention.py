@@ -280,6 +280,7 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
 
     decision = {}  # tag -> (kept: bool, reason)
     pending = []
+    matched = {}  # candidate tag -> the delete pattern it matched
     referrers = {}
     for tag in sorted(tag_info):
         info = tag_info[tag]
@@ -297,6 +298,7 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
         if pattern is None:
             decision[tag] = (True, "not matched by delete_patterns")
             continue
+        matched[tag] = pattern
         pending.append(tag)
 
     if keep_latest and pending:
@@ -315,6 +317,9 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
 
     for tag in pending:
         created = tag_info[tag]["created"]
+        reason = ["delete_patterns: %s" % matched[tag]]
+        if keep_latest:
+            reason.append("not among the %d newest" % keep_latest)
         if older_than_days is not None:
             if created is None:
                 decision[tag] = (True, "older_than_days: created date unknown")
@@ -323,9 +328,8 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
             if age_days < older_than_days:
                 decision[tag] = (True, "older_than_days: %.1f days old" % age_days)
                 continue
-            decision[tag] = (False, "older than %g days" % older_than_days)
-        else:
-            decision[tag] = (False, "matched delete_patterns")
+            reason.append("%.1f days old" % age_days)
+        decision[tag] = (False, ", ".join(reason))
 
     # Referrer tags follow their subject; one referrer may describe another (a signature of an
     # SBOM), so iterate until nothing changes.

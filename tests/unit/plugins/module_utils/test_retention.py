@@ -68,7 +68,7 @@ def test_default_keeps_latest_and_removes_everything_else():
     plan = plan_cleanup(tags, manifests, now=NOW)
     assert [k["tag"] for k in plan["kept"]] == ["latest"]
     assert plan["kept"][0]["reason"] == "keep_patterns: ^latest$"
-    assert plan["removed"] == [{"tag": "1.0", "digest": digest("b"), "reason": "matched delete_patterns"}]
+    assert plan["removed"] == [{"tag": "1.0", "digest": digest("b"), "reason": "delete_patterns: ."}]
     assert plan["untag"] == ["1.0"] and plan["delete"] == []
     # l1 is shared with the kept image; only b's manifest, config and l2 go.
     assert plan["reclaimable_bytes"] == 500 + 100 + 20
@@ -114,6 +114,7 @@ def test_keep_latest_ranks_by_created_and_missing_dates_rank_oldest():
     assert kept == {"1.2": "keep_latest: newest 1 of 2", "1.1": "keep_latest: newest 2 of 2",
                     "1.1-alias": "keep_latest: newest 2 of 2"}
     assert sorted(r["tag"] for r in plan["removed"]) == ["1.0", "epoch", "nodate"]
+    assert plan["removed"][0]["reason"] == "delete_patterns: ., not among the 2 newest"
 
 
 def test_older_than_days_keeps_young_and_undated_images():
@@ -127,7 +128,7 @@ def test_older_than_days_keeps_young_and_undated_images():
     assert kept["young"] == "older_than_days: 7.0 days old"
     assert kept["undated"] == "older_than_days: created date unknown"
     assert [r["tag"] for r in plan["removed"]] == ["old"]
-    assert plan["removed"][0]["reason"] == "older than 30 days"
+    assert plan["removed"][0]["reason"] == "delete_patterns: ., 152.0 days old"
 
 
 def test_delete_patterns_limit_candidates():
@@ -152,7 +153,7 @@ def test_referrer_tags_follow_their_subject():
     assert kept["sha256-%s.sig" % kept_img.split(":")[1]] == "referrer of kept %s" % kept_img
     assert removed["sha256-%s" % old_img.split(":")[1]] == "referrer of removed %s" % old_img
     # A referrer of an image that is not in the repository is an ordinary tag.
-    assert removed["sha256-%s.sig" % digest("gone").split(":")[1]] == "matched delete_patterns"
+    assert removed["sha256-%s.sig" % digest("gone").split(":")[1]] == "delete_patterns: ."
 
 
 def test_delete_withheld_when_a_kept_index_cannot_be_inspected():
