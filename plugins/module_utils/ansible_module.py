@@ -273,7 +273,6 @@ def paginate(fetch_page, names_of, page_size, last, limit, regex):
         last = next_last
 
 
-
 class RegistryModuleRunner(object):
     """Object form of run_module() for modules that prefer methods."""
 

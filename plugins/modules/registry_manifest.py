@@ -304,8 +304,8 @@ def present(module, client, repository, tag, digest):
     if tag is not None:
         result['msg'] = 'Tag %s %s to %s' % (where(repository, tag), verb, result['digest'])
     else:
-        result['msg'] = 'Manifest %s %s' % (where(repository, new_digest),
-                                             ('would be pushed' if module.check_mode else 'pushed') if changed else 'already present')
+        action = ('would be pushed' if module.check_mode else 'pushed') if changed else 'already present'
+        result['msg'] = 'Manifest %s %s' % (where(repository, new_digest), action)
     if module._diff:
         result['diff'] = dict(before=before, after=after)
     return result
