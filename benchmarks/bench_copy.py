@@ -88,7 +88,7 @@ def seed_shared_tags(env, repository, count=50, shared_layers=4, shared_mib=4, o
                                          "layers": shared_descriptors + [own_descriptor]})
             registry.put_manifest(repository, "t%02d" % number, raw, images.OCI_MANIFEST)
     return sum(unique.values()), len(unique), sum(
-        sum(len(d) for d in shared) + own_kib * 1024 for _ in range(count))
+        sum(len(d) for d in shared) + own_kib * 1024 for dummy in range(count))
 
 
 def timed(argv, env=None):
@@ -242,8 +242,8 @@ def main(argv):
     lines.append("")
     lines.append("%s; %d CPUs; Python %s; skopeo %s; distribution %s; %s" % (
         time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), platform.python_version(),
-        subprocess.run(["skopeo", "--version"], capture_output=True, text=True).stdout.split()[-1],
-        subprocess.run(["docker-registry", "--version"], capture_output=True, text=True).stdout.split()[-1],
+        subprocess.run(["skopeo", "--version"], capture_output=True, text=True, check=False).stdout.split()[-1],
+        subprocess.run(["docker-registry", "--version"], capture_output=True, text=True, check=False).stdout.split()[-1],
         platform.platform()))
     lines.append("")
     lines.append("Image: %d layers x %d MiB incompressible uncompressed tar (%d MiB), plain -> plain2 on 127.0.0.1, "

@@ -256,8 +256,9 @@ options:
     description: Retries for the O(registry_url) registry.
     type: int
 notes:
-  - Long copies can run in the background with C(async) and C(poll), for example C(async: 3600) and C(poll: 15);
-    the result is the same as without. With C(poll: 0), collect it later with M(ansible.builtin.async_status).
+  - Long copies can run in the background with the task keywords C(async) (maximum run time in seconds) and C(poll)
+    (seconds between status checks); the result is the same as without. With C(poll) set to V(0) the play moves on
+    and M(ansible.builtin.async_status) collects the result later. See the last example.
   - Check mode reads everything (manifests, blob existence) and reports what would be copied in RV(blobs) and
     RV(manifests), without writing. Within one registry it predicts mounts; a registry may still refuse a mount,
     in which case the real run copies the blob.
