@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -139,7 +140,7 @@ def _spawn(name, argv, log_path, cwd):
         log.close()
     _children[process.pid] = process
     start_time = None
-    for _ in range(100):
+    for _attempt in range(100):
         start_time = process_start_time(process.pid)
         if start_time is not None or process.poll() is not None:
             break
@@ -349,7 +350,7 @@ def _start_locked(state, token_expiry, owner):
     try:
         record, token_port = _start_token_service(paths, ca, users["token"], token_expiry)
         processes[TOKEN_SERVICE_NAME] = record
-        _write_json(paths["state_json"], {"owner": owner, "processes": processes})
+        _write_json(paths["state_json"], {"owner": owner, "harness_version": harness_version(), "processes": processes})
         token_base = "https://127.0.0.1:%d" % token_port
         if not _wait_ready(record, token_base + "/healthz", ca.ca_path, deadline):
             raise HarnessError("token service did not become ready:\n" + _log_tail(record["log"]))
@@ -360,7 +361,7 @@ def _start_locked(state, token_expiry, owner):
             record, port = _start_registry(paths, name, ca, htpasswd_path, token_base + "/token")
             processes[name] = record
             pending[name] = port
-            _write_json(paths["state_json"], {"owner": owner, "processes": processes})
+            _write_json(paths["state_json"], {"owner": owner, "harness_version": harness_version(), "processes": processes})
         # All registries boot in parallel; a lost race for a port (another process grabbed it) gets a new one.
         for name in VARIANTS:
             for attempt in range(PORT_ATTEMPTS):
@@ -373,7 +374,7 @@ def _start_locked(state, token_expiry, owner):
                     raise HarnessError("registry %s did not answer at %s/v2/ within %.0fs; log tail:\n%s" % (name, url, READY_TIMEOUT, log))
                 _terminate([processes[name]])
                 processes[name], pending[name] = _start_registry(paths, name, ca, htpasswd_path, token_base + "/token")
-                _write_json(paths["state_json"], {"owner": owner, "processes": processes})
+                _write_json(paths["state_json"], {"owner": owner, "harness_version": harness_version(), "processes": processes})
             registries[name] = {"url": url, "host": url.split("://", 1)[1]}
             if name in users:
                 registries[name]["users"] = users[name]
@@ -394,6 +395,16 @@ def _start_locked(state, token_expiry, owner):
     with open(os.open(paths["env_sh"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         handle.write(env_exports(env))
     return RegistryEnv(env)
+
+
+def harness_version():
+    """Hash of the code that shapes running servers: registries started by older code are restarted when possible."""
+    digest = hashlib.sha256()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("launcher.py", "pki.py", "tokenserver.py"):
+        with open(os.path.join(here, name), "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()[:16]
 
 
 def _healthy_env(state):
@@ -431,16 +442,22 @@ def _set_token_expiry_locked(state, env, token_expiry):
 def _ensure_locked(state, token_expiry, owner):
     env = _healthy_env(state)
     if env is None:
-        return _start_locked(state, _token_expiry_default(token_expiry), owner), True
+        return _start_locked(state, _token_expiry_default(token_expiry), owner)
+    recorded = _read_json(_paths(state)["state_json"])
+    if recorded.get("harness_version") != harness_version():
+        if not _live_leases(_paths(state)):
+            sys.stderr.write("tests/registries: running registries in %s come from other harness code, restarting them\n" % state)
+            return _start_locked(state, _token_expiry_default(token_expiry), recorded.get("owner", owner))
+        sys.stderr.write("tests/registries: running registries in %s come from other harness code, but test sessions still use them; "
+                         "reusing (restart later with: python3 tests/registries start --restart)\n" % state)
     if owner == "cli":
         # Somebody ran `start` by hand: from now on no test session may stop these registries.
-        recorded = _read_json(_paths(state)["state_json"])
         if recorded.get("owner") != "cli":
             recorded["owner"] = "cli"
             _write_json(_paths(state)["state_json"], recorded)
     if token_expiry is not None:
         env = _set_token_expiry_locked(state, env, int(token_expiry))
-    return env, False
+    return env
 
 
 # --- public API ----------------------------------------------------------------------------------
@@ -466,8 +483,7 @@ def ensure_started(state_dir=None, token_expiry=None, owner="api") -> dict:
     """
     state = resolve_state_dir(state_dir)
     with _locked(state):
-        env, _ = _ensure_locked(state, token_expiry, owner)
-    return env
+        return _ensure_locked(state, token_expiry, owner)
 
 
 def start(state_dir=None, token_expiry=None, owner="cli") -> dict:
@@ -508,7 +524,7 @@ def _live_leases(paths):
         return []
     live = []
     for name in names:
-        pid, _, rest = name.partition("-")
+        pid, _sep, rest = name.partition("-")
         start_time = rest.partition("-")[0]
         if pid.isdigit() and str(process_start_time(int(pid))) == start_time:
             live.append(name)
@@ -528,7 +544,7 @@ def session(state_dir=None, token_expiry=None):
     state = resolve_state_dir(state_dir)
     paths = _paths(state)
     with _locked(state):
-        env, _ = _ensure_locked(state, token_expiry, "session")
+        env = _ensure_locked(state, token_expiry, "session")
         os.makedirs(paths["leases"], mode=0o700, exist_ok=True)
         lease = _new_lease_path(paths)
         with open(lease, "w", encoding="ascii"):

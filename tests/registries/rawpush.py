@@ -48,7 +48,7 @@ class RawRegistry:
         self.close()
 
     def _authorization(self, challenge, scopes):
-        scheme, _, params = challenge.partition(" ")
+        scheme, _sep, params = challenge.partition(" ")
         if scheme.lower() == "basic":
             if not self.credentials:
                 raise RawPushError("registry %s wants Basic credentials" % self.url)

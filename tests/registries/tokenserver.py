@@ -272,11 +272,11 @@ class Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization")
         if not header:
             return None
-        scheme, _, value = header.partition(" ")
+        scheme, _sep, value = header.partition(" ")
         if scheme.lower() != "basic":
             raise TokenRequestError(401, "invalid_client", "only Basic credentials are accepted")
         try:
-            username, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+            username, _sep, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError) as exc:
             raise TokenRequestError(400, "invalid_request", "malformed Basic credentials") from exc
         return username, password
@@ -317,7 +317,7 @@ class Handler(BaseHTTPRequestHandler):
         credentials = self.basic_credentials()
         user = self.authenticate(*credentials) if credentials else ANONYMOUS
         client_id = (params.get("client_id") or [""])[0]
-        token, expires_in, issued_at, _ = self.issue(flow, user, self.scopes(params.get("scope", [])), client_id, self.expiry_override(params))
+        token, expires_in, issued_at, _access = self.issue(flow, user, self.scopes(params.get("scope", [])), client_id, self.expiry_override(params))
         body = {"token": token, "access_token": token, "expires_in": expires_in, "issued_at": issued_at}
         if credentials and (params.get("offline_token") or [""])[0].lower() == "true":
             body["refresh_token"] = self.issuer.new_refresh_token(user)

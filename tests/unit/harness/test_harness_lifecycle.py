@@ -60,9 +60,9 @@ def test_start_then_stop_leaves_no_process_behind(state_dir):
     assert len(_alive(processes)) == len(processes)
     assert _all_answer(env)
     stopped = launcher.stop(state_dir)
-    assert sorted(stopped) == sorted(pid for pid, _ in processes)
+    assert sorted(stopped) == sorted(pid for pid, _start_time in processes)
     # stop() reaps the children it started itself, so not even a zombie remains in /proc.
-    assert [pid for pid, _ in processes if os.path.exists("/proc/%d" % pid)] == []
+    assert [pid for pid, _start_time in processes if os.path.exists("/proc/%d" % pid)] == []
     assert _running_with(state_dir) == []
     with pytest.raises(launcher.HarnessError):
         launcher.load_env(state_dir)
@@ -151,3 +151,17 @@ def test_cli_start_env_stop_from_any_cwd(state_dir, tmp_path):
     assert _running_with(state_dir) == []
     assert _cli(["status", "--state-dir", state_dir], cwd="/").returncode == 1
     assert _cli(["env", "--state-dir", state_dir], cwd="/").returncode == 1
+
+
+def test_registries_from_other_harness_code_are_restarted(state_dir):
+    launcher.ensure_started(state_dir)
+    before = _snapshot(state_dir)
+    state_json = os.path.join(state_dir, "state.json")
+    with open(state_json, encoding="utf-8") as handle:
+        recorded = json.load(handle)
+    recorded["harness_version"] = "older-code"
+    with open(state_json, "w", encoding="utf-8") as handle:
+        json.dump(recorded, handle)
+    env = launcher.ensure_started(state_dir)
+    assert _alive(before) == []
+    assert _all_answer(env)

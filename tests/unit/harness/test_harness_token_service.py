@@ -22,7 +22,7 @@ def _b64url_decode(text):
 
 
 def _decode(token):
-    header, claims, _ = token.split(".")
+    header, claims, _signature = token.split(".")
     return json.loads(_b64url_decode(header)), json.loads(_b64url_decode(claims))
 
 
@@ -156,7 +156,7 @@ def test_jwt_is_rs256_signed_by_a_certificate_chained_to_the_ca(registries, toke
     with open(registries["ca_path"], "rb") as handle:
         ca = x509.load_pem_x509_certificate(handle.read())
     chain[0].verify_directly_issued_by(ca)
-    signing_input, _, signature = raw_token.rpartition(".")
+    signing_input, _sep, signature = raw_token.rpartition(".")
     chain[0].public_key().verify(_b64url_decode(signature), signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
     with pytest.raises(Exception):
         chain[0].public_key().verify(_b64url_decode(signature), signing_input.encode() + b"x", padding.PKCS1v15(), hashes.SHA256())
