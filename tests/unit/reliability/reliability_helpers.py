@@ -1,0 +1,144 @@
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared state and checks of the reliability tests (imported by conftest.py and the tests by full path,
+so there is one ledger whatever way pytest imports conftest)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
+
+COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+REPORT_PATH = os.path.join(COLLECTION_ROOT, "tests", "output", "reliability-faults.json")
+
+LEDGER = {
+    "faults_injected": 0,
+    "faults_survived": 0,
+    "faults_failed_cleanly": 0,
+    "faults_lost": 0,
+    "scenarios": {"survived": 0, "failed_cleanly": 0, "lost": 0},
+    "lost": [],
+    "known_bugs": [],
+    "bad_inputs_tried": 0,
+}
+
+
+def count_bad_inputs(number=1):
+    """Property and hostile-response tests add how many inputs they threw at the parsers."""
+    LEDGER["bad_inputs_tried"] += number
+
+
+class Faults(object):
+    """Per-test: starts fault proxies and knows what the test expects of them."""
+
+    def __init__(self, env, request):
+        self.env = env
+        self.request = request
+        self.proxies = []
+        self.expectation = None
+
+    def proxy(self, variant="plain"):
+        proxy = FaultProxy(self.env["registries"][variant]["url"])
+        self.proxies.append(proxy)
+        return proxy
+
+    def expect(self, outcome):
+        assert outcome in ("survive", "fail_clean")
+        self.expectation = outcome
+
+    @property
+    def injected(self):
+        return sum(proxy.injected_total for proxy in self.proxies)
+
+    def close(self):
+        for proxy in self.proxies:
+            proxy.close()
+
+    def settle(self):
+        report = getattr(self.request.node, "reliability_call_report", None)
+        injected = self.injected
+        if self.expectation is None or report is None:
+            return
+        LEDGER["faults_injected"] += injected
+        name = self.request.node.nodeid
+        if report.passed:
+            key = "survived" if self.expectation == "survive" else "failed_cleanly"
+            LEDGER["faults_" + key] += injected
+            LEDGER["scenarios"][key] += 1
+        else:
+            LEDGER["faults_lost"] += injected
+            LEDGER["scenarios"]["lost"] += 1
+            if hasattr(report, "wasxfail"):
+                LEDGER["known_bugs"].append({"test": name, "reason": report.wasxfail})
+            else:
+                LEDGER["lost"].append(name)
+
+
+def write_summary(terminalreporter):
+    if not (LEDGER["faults_injected"] or LEDGER["bad_inputs_tried"]):
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("oci.registry reliability")
+    write("faults injected: %(faults_injected)d, survived: %(faults_survived)d, failed cleanly: "
+          "%(faults_failed_cleanly)d, lost: %(faults_lost)d" % LEDGER)
+    write("fault scenarios: survived %(survived)d, failed cleanly %(failed_cleanly)d, lost %(lost)d"
+          % LEDGER["scenarios"])
+    write("bad inputs tried: %d" % LEDGER["bad_inputs_tried"])
+    for name in LEDGER["lost"]:
+        write("LOST: %s" % name)
+    for bug in LEDGER["known_bugs"]:
+        write("known bug (xfail): %s: %s" % (bug["test"], bug["reason"]))
+    try:
+        os.makedirs(os.path.dirname(REPORT_PATH), exist_ok=True)
+        with open(REPORT_PATH, "w") as handle:
+            json.dump(dict(LEDGER, written_at=time.strftime("%Y-%m-%dT%H:%M:%S")), handle, indent=2, sort_keys=True)
+        write("written to %s" % REPORT_PATH)
+    except OSError as exc:
+        write("could not write %s: %s" % (REPORT_PATH, exc))
+
+
+# --------------------------------------------------------------------------- cleanliness checks
+
+def uploads_dir(env, variant, repository):
+    return os.path.join(env["state_dir"], "registries", variant, "data", "docker", "registry", "v2", "repositories",
+                        repository, "_uploads")
+
+
+def leftover_uploads(env, variant, repository):
+    """Upload sessions the registry still holds for ``repository`` (its _uploads directory)."""
+    path = uploads_dir(env, variant, repository)
+    return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+
+def manifest_status(env, variant, repository, reference):
+    """HTTP status of a HEAD on the real registry (behind no proxy): 200 or 404."""
+    import requests
+
+    url = "%s/v2/%s/manifests/%s" % (env["registries"][variant]["url"], repository, reference)
+    with requests.Session() as session:
+        session.trust_env = False
+        return session.head(url, headers={"Accept": ",".join((
+            "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json"))}, timeout=30).status_code
+
+
+def blob_status(env, variant, repository, digest):
+    import requests
+
+    url = "%s/v2/%s/blobs/%s" % (env["registries"][variant]["url"], repository, digest)
+    with requests.Session() as session:
+        session.trust_env = False
+        return session.head(url, timeout=30).status_code
+
+
+def assert_one_line(err):
+    text = str(err)
+    assert text.strip(), "empty error message"
+    assert "\n" not in text, "multi-line error message: %r" % text
+    assert "Traceback" not in text
+    return text
