@@ -86,6 +86,8 @@ MAX_PAGES = 100000
 DELETE_HINT = ("deletes are disabled on this registry; for the distribution registry set "
                "REGISTRY_STORAGE_DELETE_ENABLED=true (storage.delete.enabled: true)")
 HUB_API_URL = "https://hub.docker.com"
+# The registry forgot or invalidated the upload (distribution does after a partial chunk).
+UPLOAD_LOST_CODES = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
 
 ManifestResult = namedtuple("ManifestResult", ["digest", "media_type", "size", "raw", "manifest"])
 PutResult = namedtuple("PutResult", ["digest", "subject_digest", "location"])
@@ -970,11 +972,12 @@ class UploadsApi(_Group):
                 chunks += 1
                 offset = session.offset if session.offset else offset + len(data)
             except (TransportError, RegistryError) as exc:
-                resumable = isinstance(exc, TransportError) or exc.status == 416
+                upload_lost = exc.code in UPLOAD_LOST_CODES
+                resumable = isinstance(exc, TransportError) or exc.status == 416 or upload_lost
                 if not resumable or failures >= max_failures:
                     raise
                 failures += 1
-                offset = self._resume_offset(session, reader)
+                offset = None if upload_lost and reader.seekable else self._resume_offset(session, reader)
                 if offset is None:
                     session = self.start_upload(repository)
                     offset = session.offset or 0
@@ -987,12 +990,8 @@ class UploadsApi(_Group):
         """Where the registry wants the next byte; None when the upload is gone and must restart."""
         try:
             return self.get_upload_status(session)
-        except NotFoundError:
-            if not reader.seekable:
-                raise
-            return None
         except RegistryError as exc:
-            if exc.status in (400, 416) and reader.seekable:
+            if (exc.status in (400, 404, 416) or exc.code in UPLOAD_LOST_CODES) and reader.seekable:
                 return None
             raise
 

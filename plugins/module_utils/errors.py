@@ -319,6 +319,8 @@ def error_from_response(response, registry=None, repository=None, reference=None
         return UnsupportedError(message, **kwargs)
     if codes & set(("MANIFEST_INVALID", "MANIFEST_BLOB_UNKNOWN", "MANIFEST_UNVERIFIED", "TAG_INVALID")):
         return ManifestInvalidError(message, missing_blobs=_missing_blobs(errors), **kwargs)
+    if codes & set(("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")) and hint is None:
+        kwargs["hint"] = "the registry dropped the upload session (expired, cancelled or invalidated); upload again"
     if status == 404 or codes & set(("NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN")):
         return NotFoundError(message, **kwargs)
     if status == 400 and "DIGEST_INVALID" in codes:

@@ -418,3 +418,32 @@ def test_sha512_digest_verification(client):
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, REG + "/v2/a/manifests/" + digest, body=body, headers={"Content-Type": media.OCI_MANIFEST})
         assert client.manifests.get_manifest("a", digest).digest == digest
+
+
+@responses.activate
+def test_upload_invalidated_by_registry_restarts_from_scratch(client):
+    """distribution 2.8 invalidates an upload that received part of a chunk; a seekable source starts over."""
+    data = b"0123456789" * 3
+    digest = media.sha256_digest(data)
+    responses.add(responses.HEAD, REG + "/v2/a/blobs/" + digest, status=404)
+    responses.add(responses.POST, REG + "/v2/a/blobs/uploads/", status=202,
+                  headers={"Location": "/v2/a/blobs/uploads/first", "Range": "0-0"})
+    responses.add(responses.POST, REG + "/v2/a/blobs/uploads/", status=202,
+                  headers={"Location": "/v2/a/blobs/uploads/second", "Range": "0-0"})
+    responses.add(responses.PATCH, REG + "/v2/a/blobs/uploads/first", status=202,
+                  headers={"Location": "/v2/a/blobs/uploads/first", "Range": "0-9"})
+    responses.add(responses.PATCH, REG + "/v2/a/blobs/uploads/first", status=404,
+                  json={"errors": [{"code": "BLOB_UPLOAD_INVALID", "message": "blob upload invalid"}]})
+    ranges = []
+
+    def patch(request):
+        ranges.append(request.headers["Content-Range"])
+        end = int(request.headers["Content-Range"].split("-")[1])
+        return 202, {"Location": "/v2/a/blobs/uploads/second", "Range": "0-%d" % end}, b""
+
+    responses.add_callback(responses.PATCH, REG + "/v2/a/blobs/uploads/second", callback=patch)
+    responses.add(responses.PUT, REG + "/v2/a/blobs/uploads/second", status=201)
+    result = client.uploads.upload_blob("a", io.BytesIO(data), chunk_size=10)
+    assert result.digest == digest and result.size == 30
+    assert ranges == ["0-9", "10-19", "20-29"]
+    assert "second" in responses.calls[-1].request.url

@@ -338,8 +338,8 @@ def test_ca_path_wins_over_requests_ca_bundle(registries, connect, monkeypatch):
 
 @pytest.mark.parametrize("cut, same_session", [(0, True), (3000, False)])
 def test_chunked_upload_survives_a_broken_chunk(registries, connect, unique_repo, cut, same_session):
-    """The connection dies inside the 2nd PATCH. With nothing written, the registry's upload status says
-    where to resume; after a partial write distribution 2.8 drops the upload and the client starts over."""
+    """The connection dies inside the 2nd PATCH. With no body byte delivered, the registry's upload status
+    says where to resume; after a partial write distribution 2.8 drops the upload and the client starts over."""
     host, port = registries["registries"]["plain"]["host"].split(":")
     proxy = BreakingProxy(host, int(port), method=b"PATCH", nth=2, cut=cut)
     try:
@@ -352,10 +352,14 @@ def test_chunked_upload_survives_a_broken_chunk(registries, connect, unique_repo
     assert result.digest == media.sha256_digest(data) and result.size == len(data)
     records = client.trace_records
     assert any(r["method"] == "PATCH" and r.get("error") for r in records)
-    status_checks = [r for r in records if r["method"] == "GET" and "/blobs/uploads/" in r["path"]]
-    assert len(status_checks) == 1
     starts = [r for r in records if r["method"] == "POST"]
-    assert len(starts) == (1 if same_session else 2)
+    status_checks = [r for r in records if r["method"] == "GET" and "/blobs/uploads/" in r["path"]]
+    if same_session:
+        assert len(starts) == 1 and [r["status"] for r in status_checks] == [204]
+    else:
+        # Usually the registry invalidates the upload and the client starts over; if the partial
+        # write was not yet visible it may still accept a resume at the offset it reports.
+        assert len(starts) == 2 or [r["status"] for r in status_checks] == [204]
     with connect("plain").blobs.get_blob(unique_repo, result.digest) as stream:
         assert stream.read_all() == data
 
