@@ -263,6 +263,12 @@ def test_token_cached_per_scope_set_and_refresh_token_reused(registries, connect
     assert stats["tokens_issued"] == 2
     assert stats["by_flow"] == {"post_password": 1, "post_refresh_token": 1}
 
+    # Trace records say what was called, never with which secret.
+    trace = json.dumps(pull_client.trace_records)
+    assert '"name": "token"' in trace and "/token" in trace
+    assert registries["registries"]["token"]["users"]["admin"] not in trace
+    assert "Bearer" not in trace and "Basic" not in trace and "eyJ" not in trace
+
 
 def test_expired_token_is_fetched_again(registries, connect, unique_repo):
     client = connect("token")

@@ -206,3 +206,59 @@ def test_trace_records_have_no_secrets(transport):
                                              ("Wed, 21 Oct 2015 07:28:00 GMT", 10.0)])
 def test_parse_retry_after(value, expected):
     assert parse_retry_after(value, now=1445412470.0) == expected
+
+
+class _FakeSpan(object):
+    def __init__(self, name, spans):
+        self.name = name
+        self.attributes = {}
+        spans.append(self)
+
+    def set_attribute(self, key, value):
+        self.attributes[key] = value
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _FakeTracer(object):
+    def __init__(self):
+        self.spans = []
+
+    def start_as_current_span(self, name):
+        return _FakeSpan(name, self.spans)
+
+
+@responses.activate
+def test_opentelemetry_span_per_request_when_available(monkeypatch):
+    """With the opentelemetry API importable every request becomes a span, like the seed's ActivitySource."""
+    from ansible_collections.oci.registry.plugins.module_utils import tracing
+
+    tracer = _FakeTracer()
+
+    class FakeTraceApi(object):
+        @staticmethod
+        def get_tracer(name):
+            assert name == "oci.registry"
+            return tracer
+
+    monkeypatch.setattr(tracing, "_otel_trace", FakeTraceApi)
+    responses.add(responses.GET, URL, status=404)
+    Transport().request("GET", URL + "?last=x", authenticate=False, headers={"Authorization": "Bearer s3cr3t"})
+    (span,) = tracer.spans
+    assert span.name == "HTTP GET"
+    assert span.attributes == {"http.request.method": "GET", "server.address": "reg.example",
+                               "url.path": "/v2/a/blobs/uploads/x", "oci.registry.attempt": 0,
+                               "http.response.status_code": 404}
+
+
+def test_tracing_is_a_noop_without_opentelemetry(monkeypatch):
+    from ansible_collections.oci.registry.plugins.module_utils import tracing
+
+    monkeypatch.setattr(tracing, "_otel_trace", None)
+    with tracing.span("x", {"a": 1}) as set_attribute:
+        set_attribute("b", 2)  # must not fail
+    assert tracing._tracer() is None
