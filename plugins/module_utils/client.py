@@ -273,18 +273,23 @@ class RegistryClient(object):
             response.close()
         if response.status_code == 401:
             challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
-            insufficient = any(c.error == "insufficient_scope" for c in challenges)
-            if getattr(response, "sent_authorization", False) and (insufficient or self.auth.has_credentials):
-                if insufficient or (self.auth.challenge is not None and self.auth.challenge.scheme == "bearer"):
-                    return InsufficientScopeError(
-                        err.message, challenge=err.challenge, status=err.status, errors=err.errors,
-                        headers=err.headers, registry=err.registry, repository=repository, reference=reference,
-                        action=action, hint=hint)
+            insufficient = [c for c in challenges if c.error == "insufficient_scope"]
+            sent = getattr(response, "sent_authorization", False)
+            bearer = self.auth.challenge is not None and self.auth.challenge.scheme == "bearer"
+            if sent and self.auth.has_credentials and (insufficient or bearer):
+                wanted = insufficient[0].scope if insufficient else None
+                return InsufficientScopeError(
+                    err.message, challenge=err.challenge, status=err.status, errors=err.errors,
+                    headers=err.headers, registry=err.registry, repository=repository, reference=reference,
+                    action=action, hint=hint or (
+                        "user %s was granted less than this needs%s; it probably lacks push/delete "
+                        "permission on the repository" % (self.auth.username or "(token)",
+                                                          " (%s)" % wanted if wanted else "")))
             if self.auth.credentials_withheld:
                 err.hint = ("credentials were withheld because the token realm is plain HTTP on another host; "
                             "serve the token service over HTTPS")
             elif not self.auth.has_credentials:
-                err.hint = "this registry needs credentials: set username/password, bearer_token or auth_file"
+                err.hint = "this registry needs credentials here: set username/password, bearer_token or auth_file"
         return err
 
 

@@ -106,10 +106,13 @@ class RegistryError(Exception):
             if detail:
                 text += " (%s)" % detail
             said.append(text)
+        registry_said = " ".join(s for s in said if s)
         if self.message:
-            said.append(self.message)
-        if said:
-            line += ": " + " ".join(s for s in said if s)
+            line += ": " + self.message
+            if registry_said:
+                line += " - " + registry_said
+        elif registry_said:
+            line += ": " + registry_said
         if self.hint:
             line += ". Hint: " + scrub(self.hint)
         return line

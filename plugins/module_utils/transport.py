@@ -20,6 +20,7 @@ __metaclass__ = type
 import email.utils
 import os
 import random
+import re
 import threading
 import time
 import traceback
@@ -399,13 +400,23 @@ class Transport(object):
                                attempt=attempt, name=trace_name, error=error)
 
 
+_ERRNO_RE = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+
+
 def _short_reason(exc):
-    """First line of a requests exception without URLs that might carry credentials."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    # urllib3 messages embed the pool repr and the full URL; the reason is at the end.
-    for marker in ("Caused by ", "(Caused by "):
+    """The useful part of a requests exception: no pool reprs, no URLs that might carry credentials."""
+    text = str(exc)
+    errno = _ERRNO_RE.search(text)
+    if errno:
+        return "%s: %s" % (type(exc).__name__, errno.group(0).strip())
+    for marker in ("read timeout=", "connect timeout="):
         if marker in text:
-            text = text.split(marker, 1)[1].rstrip(")")
+            return "%s: timed out (%s%s)" % (type(exc).__name__, marker,
+                                             text.split(marker, 1)[1].split(")", 1)[0])
+    text = text.splitlines()[0] if text else type(exc).__name__
+    if "Caused by " in text:
+        text = text.split("Caused by ", 1)[1].rstrip(")")
+    text = re.sub(r"https?://\S+", "<url>", text)
     if len(text) > 200:
         text = text[:197] + "..."
     return "%s: %s" % (type(exc).__name__, text)
