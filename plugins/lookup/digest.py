@@ -199,6 +199,7 @@ _raw:
 import json
 import re
 import traceback
+import warnings
 
 from ansible.errors import AnsibleLookupError
 from ansible.module_utils.common.text.converters import to_native
@@ -262,7 +263,12 @@ class LookupModule(LookupBase):
         # term is reused for the next ones on the same registry.
         clients = {}
         try:
-            return [self._resolve(term, platform, registry_url, home, clients) for term in terms]
+            with warnings.catch_warnings():
+                if not self.get_option('validate_certs'):
+                    # urllib3 warns on every unverified request, straight to the
+                    # worker's stderr; the user asked for exactly that.
+                    warnings.filterwarnings('ignore', message='Unverified HTTPS request')
+                return [self._resolve(term, platform, registry_url, home, clients) for term in terms]
         finally:
             for client in clients.values():
                 try:
@@ -290,10 +296,10 @@ class LookupModule(LookupBase):
         with_credentials = own_registry or home is None
 
         key = (url, with_credentials)
-        client = clients.get(key)
-        if client is None:
-            client = clients[key] = self._client(url, with_credentials)
         try:
+            client = clients.get(key)
+            if client is None:
+                client = clients[key] = self._client(url, with_credentials)
             if platform is None:
                 return client.manifests.get_digest(ref.repository, ref.reference)
             return self._platform_digest(client, ref, platform)
@@ -327,7 +333,11 @@ class LookupModule(LookupBase):
         result = client.manifests.get_manifest(ref.repository, ref.reference)
         manifest = result.manifest
         if getattr(manifest, 'is_index', False):
-            return select_platform(manifest, platform).digest
+            try:
+                return select_platform(manifest, platform).digest
+            except RegistryError as err:
+                # The index was found; say which one lacks the platform.
+                raise AnsibleLookupError('oci.registry.digest: %s: %s' % (ref, _one_line(err)))
 
         # A single-platform image: its platform is in the image configuration
         # (schema 1 manifests carry the architecture themselves).

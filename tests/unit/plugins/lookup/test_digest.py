@@ -257,6 +257,7 @@ def test_missing_platform_lists_available(lookup):
     with pytest.raises(AnsibleLookupError) as excinfo:
         lookup.run(['nginx'], platform='linux/s390x')
     message = str(excinfo.value)
+    assert message.startswith('oci.registry.digest: registry-1.docker.io/library/nginx:latest: ')
     assert 'linux/s390x' in message
     assert 'linux/amd64' in message and 'linux/arm64' in message
     # Attestation manifests are not platforms.
