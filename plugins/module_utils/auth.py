@@ -441,6 +441,8 @@ class Authenticator(object):
         self._refresh_tokens = {}
         self.token_requests = 0
         self.credentials_withheld = False
+        # Sent with every token request; token services log it, tests count by it.
+        self.client_id = CLIENT_ID
 
     # ----------------------------------------------------------------- state
 
@@ -583,7 +585,7 @@ class Authenticator(object):
         raise self._token_error(status, realm, payload)
 
     def _post_token(self, realm, service, scopes, fields):
-        form = {"client_id": CLIENT_ID}
+        form = {"client_id": self.client_id}
         if service:
             form["service"] = service
         if scopes:
@@ -603,6 +605,7 @@ class Authenticator(object):
             params.append(("scope", scope))
         if with_basic:
             params.append(("account", self.username))
+        params.append(("client_id", self.client_id))
         url = realm + (("&" if "?" in realm else "?") + urlencode(params) if params else "")
         headers = {}
         if with_basic:

@@ -390,6 +390,11 @@ def test_referrers_fall_back_to_tag_schema(client):
     assert result.via == "tag" and result.descriptors[0].artifact_type == "a/sig"
 
 
+def test_hub_api_base_for_docker_hub_and_for_other_urls():
+    assert RegistryClient("docker.io", auth_type="none").hub.base_url == "https://hub.docker.com"
+    assert RegistryClient("http://127.0.0.1:9", auth_type="none").hub.base_url == "http://127.0.0.1:9"
+
+
 @responses.activate
 def test_ping_reports_challenge_and_rate_limit():
     responses.add(responses.GET, REG + "/v2/", status=401, headers={

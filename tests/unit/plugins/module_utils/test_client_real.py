@@ -61,13 +61,20 @@ def connect(registries):
         client.close()
 
 
-def _token_stats(env, reset=False):
-    url = env["registries"]["token"]["stats_url"]
-    if reset:
-        requests.post(url + "/reset", verify=env["ca_path"], timeout=10).raise_for_status()
-    response = requests.get(url, verify=env["ca_path"], timeout=10)
+def _token_stats(env):
+    response = requests.get(env["registries"]["token"]["stats_url"], verify=env["ca_path"], timeout=10)
     response.raise_for_status()
     return response.json()
+
+
+def _tokens_issued_to(env, client):
+    """Tokens the service issued to this client: counted by a client_id no other test uses (xdist-safe)."""
+    return _token_stats(env)["by_client_id"].get(client.auth.client_id, 0)
+
+
+def _own_client_id(client):
+    client.auth.client_id = "oci.registry-test-" + os.urandom(6).hex()
+    return client
 
 
 def _push_image(client, repository, tag, seed, layer_size=3000):
@@ -249,25 +256,40 @@ def test_catalog_and_tags_span_three_pages(registries, connect, skopeo, unique_r
 def test_token_cached_per_scope_set_and_refresh_token_reused(registries, connect, unique_repo):
     client = connect("token")
     _push_image(client, unique_repo, "v1", "cache")
-    pull_client = connect("token")
-    _token_stats(registries, reset=True)
+    pull_client = _own_client_id(connect("token"))
+    grants = []
+    post_token = pull_client.auth._post_token
+    pull_client.auth._post_token = lambda realm, service, scopes, fields: (
+        grants.append(fields["grant_type"]) or post_token(realm, service, scopes, fields))
     for _ in range(4):
         pull_client.manifests.get_manifest(unique_repo, "v1")
         pull_client.tags.list_tags(unique_repo)
-    stats = _token_stats(registries)
-    assert stats["tokens_issued"] == 1 and pull_client.token_requests == 1
-    assert stats["by_flow"] == {"post_password": 1}
+    assert _tokens_issued_to(registries, pull_client) == 1 and pull_client.token_requests == 1
 
     pull_client.uploads.start_upload(unique_repo + "-other")  # a new scope set: one more token
-    stats = _token_stats(registries)
-    assert stats["tokens_issued"] == 2
-    assert stats["by_flow"] == {"post_password": 1, "post_refresh_token": 1}
+    assert _tokens_issued_to(registries, pull_client) == 2
+    assert grants == ["password", "refresh_token"]
 
     # Trace records say what was called, never with which secret.
     trace = json.dumps(pull_client.trace_records)
     assert '"name": "token"' in trace and "/token" in trace
     assert registries["registries"]["token"]["users"]["admin"] not in trace
     assert "Bearer" not in trace and "Basic" not in trace and "eyJ" not in trace
+
+
+def test_concurrent_requests_share_one_token(registries, connect, unique_repo):
+    """The token cache is shared by worker threads: 8 parallel HEADs for one scope set, one token."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _push_image(connect("token"), unique_repo, "v1", "threads")
+    client = connect("token")
+    _own_client_id(client)
+    client.system.ping()  # learn the challenge, so every worker goes straight for a token
+    before = _tokens_issued_to(registries, client)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        digests = set(pool.map(lambda _: client.manifests.get_digest(unique_repo, "v1"), range(16)))
+    assert len(digests) == 1
+    assert _tokens_issued_to(registries, client) - before == 1
 
 
 def test_expired_token_is_fetched_again(registries, connect, unique_repo):
@@ -286,14 +308,18 @@ def test_expired_token_is_fetched_again(registries, connect, unique_repo):
 
 
 def test_mount_asks_for_source_pull_scope(registries, connect, unique_repo):
-    client = connect("token")
-    _raw, _digest, layer = _push_image(client, unique_repo, "v1", "mount")
-    _token_stats(registries, reset=True)
-    assert client.uploads.mount_blob(unique_repo + "-dst", media.sha256_digest(layer), unique_repo)
-    grants = _token_stats(registries)["by_grant"]
-    assert "repository:%s:pull" % unique_repo in grants
-    assert "repository:%s-dst:pull,push" % unique_repo in grants or \
-        "repository:%s-dst:push,pull" % unique_repo in grants
+    _raw, _digest, layer = _push_image(connect("token"), unique_repo, "v1", "mount")
+    fresh = _own_client_id(connect("token"))
+    requested = []
+    post_token = fresh.auth._post_token
+    fresh.auth._post_token = lambda realm, service, scopes, fields: (
+        requested.append(scopes) or post_token(realm, service, scopes, fields))
+    # distribution mounts only when the token also grants pull on the source; otherwise it answers
+    # 202 and starts an upload, so True proves the one token carried both scopes.
+    assert fresh.uploads.mount_blob(unique_repo + "-dst", media.sha256_digest(layer), unique_repo) is True
+    assert [set(scopes) for scopes in requested] == [
+        {"repository:%s-dst:pull,push" % unique_repo, "repository:%s:pull" % unique_repo}]
+    assert _tokens_issued_to(registries, fresh) == 1
 
 
 def test_pull_only_user_denied_push_with_clear_error(registries, connect, unique_repo):
