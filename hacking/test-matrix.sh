@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# `make test-matrix`: ansible-test sanity and units on the oldest supported ansible-core (2.17) and
+# the newest (2.21), each in its own venv under .build/matrix/<version> with a copy of the collection
+# tree (ansible-test resolves symlinks, like `make ansible-test-tree`). Not part of `make test`: it
+# builds two venvs and runs sanity twice.
+#
+#   hacking/test-matrix.sh [VERSION...]      e.g. hacking/test-matrix.sh 2.17
+#
+# Each entry is "ansible-core version:Pythons to try, preferred first". 2.17 runs its controller on
+# Python 3.10-3.12, 2.21 on 3.12+.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+matrix=("2.17:3.12 3.11" "2.21:3.13 3.12")
+
+find_python() {
+  local v candidate
+  for v in "$@"; do
+    for candidate in "$HOME"/.pyenv/versions/"$v".*/bin/python"$v" /usr/bin/python"$v" /usr/local/bin/python"$v"; do
+      if [ -x "$candidate" ] && "$candidate" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        echo "$candidate"; return 0
+      fi
+    done
+  done
+  return 1
+}
+
+# ansible-test bootstraps pip in its sanity venvs with a get-pip.py it downloads; offline it finds
+# this stand-in under the cache name of the pip version it pins (which differs per ansible-test).
+get_pip_stand_in() {
+  "$1" - <<'PY'
+import pathlib, re, ansible_test
+text = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
+versions = set(re.findall(r"pip\s*=\s*'([0-9.]+)'", text)) | set(re.findall(r"'pip'\s*:\s*'([0-9.]+)'", text))
+stand_in = '''\
+"""Offline stand-in for get-pip.py: ensurepip, then pip install what ansible-test asked for."""
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"])
+if args:
+    subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
+'''
+cache = pathlib.Path.home() / ".ansible" / "test" / "cache"
+cache.mkdir(parents=True, exist_ok=True)
+for v in sorted(versions):
+    path = cache / ("get_pip_%s.py" % v.replace(".", "_"))
+    if not path.exists():
+        path.write_text(stand_in)
+PY
+}
+
+selected=("$@")
+passed=0; failed=0; failures=()
+gate() {
+  local name=$1; shift
+  echo "=== $name"
+  if "$@"; then passed=$((passed + 1)); echo "=== $name: ok"
+  else failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED"; fi
+}
+
+for entry in "${matrix[@]}"; do
+  core=${entry%%:*}
+  if [ ${#selected[@]} -gt 0 ] && [[ " ${selected[*]} " != *" $core "* ]]; then continue; fi
+  # shellcheck disable=SC2086  # the Python list is meant to split
+  if ! python=$(find_python ${entry#*:}); then
+    echo "=== ansible-core $core: no Python among ${entry#*:} on this machine"
+    failed=$((failed + 1)); failures+=("$core (no Python)"); continue
+  fi
+  pyver=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  dir="$root/.build/matrix/$core"
+  venv="$dir/venv"
+  mkdir -p "$dir"
+  if ! "$venv/bin/python" -c "import ansible.release as r, sys; sys.exit(not r.__version__.startswith('$core.'))" 2>/dev/null \
+      || [ "$root/tests/unit/requirements.txt" -nt "$venv/.installed" ]; then
+    echo "=== ansible-core $core: venv with $python"
+    rm -rf "$venv"
+    if ! { "$python" -m venv "$venv" \
+           && "$venv/bin/python" -m pip install -q --upgrade pip \
+           && "$venv/bin/python" -m pip install -q "ansible-core~=$core.0" pyyaml -r "$root/tests/unit/requirements.txt"; \
+         } >"$dir/install.log" 2>&1; then
+      grep -v "^WARNING: Location" "$dir/install.log" | tail -20
+      failed=$((failed + 1)); failures+=("$core (venv)"); continue
+    fi
+    touch "$venv/.installed"
+  fi
+  get_pip_stand_in "$venv/bin/python"
+
+  tree="$dir/ansible_collections/oci/registry"
+  rm -rf "$tree" && mkdir -p "$tree"
+  (cd "$root" && git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$tree/")
+  (cd "$tree" && git init -q && git add -A >/dev/null 2>&1)
+
+  echo "=== ansible-core $("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)') on Python $pyver"
+  gate "$core sanity" env -C "$tree" PATH="$venv/bin:$PATH" \
+    ansible-test sanity --local --python "$pyver" --color=no
+  gate "$core units" env -C "$tree" PATH="$venv/bin:$PATH" \
+    ansible-test units --local --python "$pyver" --requirements --color=no
+done
+
+[ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"
+echo "matrix: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
