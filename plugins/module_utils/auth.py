@@ -271,8 +271,10 @@ def run_credential_helper(helper, server, timeout=30):
         raise AuthenticationError("credential helper %s is not on PATH" % program, action="read credentials",
                                   hint="install the helper, or pass username/password or auth_file explicitly")
     try:
-        proc = subprocess.run([path, "get"], input=server.encode("utf-8"), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=timeout, check=False)
+        # module_utils stay Ansible-free (the client is used from plain Python), so no run_command here.
+        proc = subprocess.run(  # pylint: disable=ansible-bad-function
+            [path, "get"], input=server.encode("utf-8"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            timeout=timeout, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         raise AuthenticationError("credential helper %s failed to run (%s)" % (program, type(exc).__name__),
                                   action="read credentials")

@@ -236,8 +236,8 @@ class RegistryClient(object):
         self.close()
 
     def __repr__(self):
-        return "RegistryClient(%r, username=%r, auth_type=%r)" % (self.registry_url, self.username,
-                                                                 self.auth.auth_type)
+        return "RegistryClient(%r, username=%r, auth_type=%r)" % (
+            self.registry_url, self.username, self.auth.auth_type)
 
     @property
     def trace_records(self):
@@ -378,8 +378,7 @@ class _Paginated(_Group):
             _data, items, next_url, _next_last = self._page(url, params or None, scopes, key, action, repository)
             fresh = [item for item in items if item not in yielded]
             yielded.update(fresh)
-            for item in fresh:
-                yield item
+            yield from fresh
             if next_url:
                 if next_url in seen_urls:
                     return  # a registry pointing back to a page it already served
@@ -406,8 +405,8 @@ class CatalogApi(_Paginated):
             params["n"] = int(n)
         if last:
             params["last"] = str(last)
-        _data, items, next_url, next_last = self._page("/v2/_catalog", params or None, [CATALOG_SCOPE],
-                                                        "repositories", "list catalog")
+        _data, items, next_url, next_last = self._page(
+            "/v2/_catalog", params or None, [CATALOG_SCOPE], "repositories", "list catalog")
         return CatalogPage(items, next_last, next_url)
 
     def iter_catalog(self, page_size=None, last=None):
@@ -690,8 +689,8 @@ class BlobStream(object):
             raise
         except Exception as exc:  # urllib3 and socket errors while streaming
             self.close()
-            raise TransportError("connection broke after %d bytes of the blob (%s)" % (self.bytes_read,
-                                                                                    type(exc).__name__),
+            raise TransportError("connection broke after %d bytes of the blob (%s)"
+                                 % (self.bytes_read, type(exc).__name__),
                                  registry=self.registry, repository=self.repository, reference=self.digest,
                                  action="get blob")
         finally:

@@ -310,8 +310,8 @@ class Transport(object):
         attempt = 0
         while True:
             try:
-                response = self._send_following_redirects(method, url, headers, body, params, stream,
-                                                           allow_redirects, attempt, trace_name, timeout)
+                response = self._send_following_redirects(
+                    method, url, headers, body, params, stream, allow_redirects, attempt, trace_name, timeout)
             except requests_exceptions.SSLError as exc:
                 raise TLSError("TLS failure talking to %s (%s)" % (safe_host(url), _short_reason(exc)),
                                registry=safe_host(url), action="%s %s" % (method, safe_path(url)))
@@ -355,8 +355,9 @@ class Transport(object):
             if origin(next_url) != origin(current_url):
                 # Credentials are for the registry, never for the storage behind a redirect.
                 headers.pop("Authorization", None)
-            if response.status_code == 303 or (response.status_code in (301, 302) and current_method not in
-                                                 ("GET", "HEAD")):
+            method_changes = response.status_code == 303 or (
+                response.status_code in (301, 302) and current_method not in ("GET", "HEAD"))
+            if method_changes:
                 current_method = "GET" if current_method != "HEAD" else "HEAD"
                 send_body = RequestBody(None)
                 for name in ("Content-Type", "Content-Length", "Content-Range"):
@@ -373,8 +374,9 @@ class Transport(object):
         payload = body.for_requests()
         status = None
         error = None
-        with span("HTTP %s" % method, {"http.request.method": method, "server.address": safe_host(url),
-                                        "url.path": safe_path(url), "oci.registry.attempt": attempt}) as set_attr:
+        attributes = {"http.request.method": method, "server.address": safe_host(url),
+                      "url.path": safe_path(url), "oci.registry.attempt": attempt}
+        with span("HTTP %s" % method, attributes) as set_attr:
             try:
                 response = self.session.request(
                     method, url, headers=headers, data=payload, params=params, stream=stream,

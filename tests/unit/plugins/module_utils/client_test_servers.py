@@ -40,7 +40,7 @@ class BreakingProxy(object):
     def _accept(self):
         while not self._closed:
             try:
-                client, _ = self._listener.accept()
+                client, _address = self._listener.accept()
             except OSError:
                 return
             upstream = socket.create_connection(self.target)

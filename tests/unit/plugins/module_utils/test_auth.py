@@ -143,8 +143,8 @@ def test_cred_helpers_and_creds_store_via_fake_helper(clean_env, monkeypatch):
                  '  *) echo "credentials not found in native keychain"; exit 1;;\n'
                  'esac\n' % log)
     monkeypatch.setenv("PATH", bindir + os.pathsep + os.environ["PATH"])
-    path = _write(str(clean_env / "config.json"), {"credHelpers": {"reg.example": "fake"}, "credsStore": "fake",
-                                                  "auths": {"tok.example": {}}})
+    config = {"credHelpers": {"reg.example": "fake"}, "credsStore": "fake", "auths": {"tok.example": {}}}
+    path = _write(str(clean_env / "config.json"), config)
     assert load_credentials("reg.example", auth_file=path)[:2] == ("helperuser", "s3")
     assert load_credentials("tok.example", auth_file=path).identity_token == "idtok"
     assert load_credentials("nothing.example", auth_file=path) is None
@@ -187,7 +187,7 @@ def test_token_post_password_grant_cached_per_scope_set():
     responses.add(responses.POST, REALM, body=_token_body("tok-pull", refresh="r1"))
     responses.add(responses.GET, REG + "/v2/team/app/tags/list", json={"name": "team/app", "tags": ["a"]})
     client = RegistryClient(REG, username="alice", password="pw-secret")
-    for _ in range(3):
+    for _attempt in range(3):
         assert client.tags.list_tags("team/app").tags == ["a"]
     token_calls = [c for c in responses.calls if c.request.url.startswith(REALM)]
     assert len(token_calls) == 1

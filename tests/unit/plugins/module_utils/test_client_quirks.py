@@ -298,7 +298,7 @@ def test_416_resumes_from_registry_offset(client):
     stream.seekable = lambda: False  # a pipe: only the current chunk can be resent
     result = client.uploads.upload_blob("a", stream, chunk_size=10)
     assert result.digest == digest
-    assert [s for s, _ in sent] == [0, 10, 15, 20]
+    assert [start for start, _body in sent] == [0, 10, 15, 20]
     assert sent[2][1] == data[15:20]
 
 

@@ -261,7 +261,7 @@ def test_token_cached_per_scope_set_and_refresh_token_reused(registries, connect
     post_token = pull_client.auth._post_token
     pull_client.auth._post_token = lambda realm, service, scopes, fields: (
         grants.append(fields["grant_type"]) or post_token(realm, service, scopes, fields))
-    for _ in range(4):
+    for _attempt in range(4):
         pull_client.manifests.get_manifest(unique_repo, "v1")
         pull_client.tags.list_tags(unique_repo)
     assert _tokens_issued_to(registries, pull_client) == 1 and pull_client.token_requests == 1
@@ -287,7 +287,7 @@ def test_concurrent_requests_share_one_token(registries, connect, unique_repo):
     client.system.ping()  # learn the challenge, so every worker goes straight for a token
     before = _tokens_issued_to(registries, client)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        digests = set(pool.map(lambda _: client.manifests.get_digest(unique_repo, "v1"), range(16)))
+        digests = set(pool.map(lambda _index: client.manifests.get_digest(unique_repo, "v1"), range(16)))
     assert len(digests) == 1
     assert _tokens_issued_to(registries, client) - before == 1
 

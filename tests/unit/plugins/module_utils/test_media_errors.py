@@ -128,7 +128,7 @@ def test_error_from_response_is_typed_and_one_line():
 ])
 def test_error_classes(status, body, cls):
     err = error_from_response(_response(status, body, {"WWW-Authenticate": 'Bearer realm="https://a/token"'}))
-    assert type(err) is cls
+    assert err.__class__ is cls
     if cls is AuthenticationError:
         assert err.challenge.realm == "https://a/token"
     if cls is ManifestInvalidError:

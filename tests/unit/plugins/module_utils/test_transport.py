@@ -61,7 +61,7 @@ def test_no_retry_for_client_errors(transport, sleeps):
 
 @responses.activate
 def test_connection_errors_retried_then_transport_error(transport, sleeps):
-    for _ in range(4):
+    for _attempt in range(4):
         responses.add(responses.GET, URL, body=requests.exceptions.ConnectionError("refused"))
     with pytest.raises(TransportError) as info:
         transport.request("GET", URL)
