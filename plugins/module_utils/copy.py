@@ -325,6 +325,8 @@ class CopyEngine:
     def copy(self, src, dest, platforms=None, tags=None, tag_pattern=None, referrers=False, overwrite=True):
         """Copy ``src`` to ``dest``; returns the result dict described in the module's RETURN."""
         started = time.monotonic()
+        self.stats = _Stats()
+        self._abort.clear()
         src = _as_reference(src, "src")
         dest = _as_reference(dest, "dest")
         multi = bool(tags) or bool(tag_pattern)

@@ -330,21 +330,23 @@ def test_referrers_of_platform_manifest_follow_it(registries, unique_repo):
 # ----------------------------------------------------------------- digest mismatch via proxy
 
 
-class _CorruptingProxy(ThreadingHTTPServer):
-    """Forwards to a real registry and flips one byte in every blob body it relays."""
+class _Proxy(ThreadingHTTPServer):
+    """Relays to a real registry; can flip one byte of every blob body, or answer manifest PUTs with OCI-Subject."""
 
     daemon_threads = True
 
-    def __init__(self, upstream):
+    def __init__(self, upstream, corrupt_blobs=False, announce_subject=False):
         self.upstream = upstream.rstrip("/")
-        super().__init__(("127.0.0.1", 0), _CorruptingHandler)
+        self.corrupt_blobs = corrupt_blobs
+        self.announce_subject = announce_subject
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
 
     @property
     def url(self):
         return "http://127.0.0.1:%d" % self.server_address[1]
 
 
-class _CorruptingHandler(BaseHTTPRequestHandler):
+class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
@@ -357,12 +359,16 @@ class _CorruptingHandler(BaseHTTPRequestHandler):
         upstream = requests.request(self.command, self.server.upstream + self.path, headers=headers, data=body,
                                     allow_redirects=False, timeout=30)
         content = upstream.content
-        if self.command == "GET" and "/blobs/sha256:" in self.path and content:
+        if self.server.corrupt_blobs and self.command == "GET" and "/blobs/sha256:" in self.path and content:
             content = bytes([content[0] ^ 0xFF]) + content[1:]
         self.send_response(upstream.status_code)
         for key, value in upstream.headers.items():
             if key.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
                 self.send_header(key, value)
+        if self.server.announce_subject and self.command == "PUT" and "/manifests/" in self.path and body:
+            subject = json.loads(body).get("subject")
+            if subject:
+                self.send_header("OCI-Subject", subject["digest"])
         self.send_header("Content-Length", str(len(content) if self.command != "HEAD" else
                                                upstream.headers.get("Content-Length", 0)))
         self.end_headers()
@@ -372,14 +378,40 @@ class _CorruptingHandler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _relay
 
 
-@pytest.fixture
-def corrupting_proxy(registries):
-    proxy = _CorruptingProxy(registries["registries"]["plain"]["url"])
+def _serve(proxy):
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
+    return proxy
+
+
+@pytest.fixture
+def corrupting_proxy(registries):
+    proxy = _serve(_Proxy(registries["registries"]["plain"]["url"], corrupt_blobs=True))
     yield proxy
     proxy.shutdown()
     proxy.server_close()
+
+
+@pytest.fixture
+def referrers_api_proxy(registries):
+    proxy = _serve(_Proxy(registries["registries"]["plain2"]["url"], announce_subject=True))
+    yield proxy
+    proxy.shutdown()
+    proxy.server_close()
+
+
+def test_destination_with_referrers_api_gets_no_fallback_tag(registries, referrers_api_proxy, unique_repo):
+    image = images.push_oci_image(registries, "plain", unique_repo, "1")
+    signature = images.push_artifact(registries, "plain", unique_repo, image)
+
+    result = CopyEngine(client(registries, "plain"), RegistryClient(referrers_api_proxy.url)).copy(
+        ref(registries, "plain", unique_repo, "1"), "%s/%s:1" % (referrers_api_proxy.url, unique_repo),
+        referrers=True)
+
+    assert result["referrers"] == [signature.digest]
+    assert dest_digest(registries, "plain2", unique_repo, signature.digest) == signature.digest
+    # The registry said it indexes the subject itself (OCI-Subject), so no tag schema index is written.
+    assert dest_digest(registries, "plain2", unique_repo, fallback_tag(image.digest)) is None
 
 
 def test_altered_blob_fails_and_nothing_is_tagged(registries, corrupting_proxy, unique_repo):
