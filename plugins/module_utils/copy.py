@@ -426,7 +426,11 @@ class CopyEngine:
         if not manifest.is_index:
             self._check_single_platform(plan, manifest, platforms)
             return
-        selected, raw = filter_index(manifest, platforms)
+        try:
+            selected, raw = filter_index(manifest, platforms)
+        except NotFoundError as err:
+            err.registry, err.repository, err.reference = plan.src.registry, plan.src.repository, plan.src.reference
+            raise
         if len(platforms) == 1:
             chosen = next(entry for entry in selected
                           if not is_attestation(Descriptor.from_dict(entry)))
