@@ -40,7 +40,9 @@ CFG
 
 # galaxy-importer calls ansible-doc and ansible-lint through PATH; they must be its own venv's.
 # It logs errors but can still exit 0, so the log is checked too.
+# It writes importer_result.json to the working directory, so it runs in $work.
 set +e
+cd "$work"
 GALAXY_IMPORTER_CONFIG="$work/galaxy-importer.cfg" PATH="$venv/bin:$PATH" \
   "$venv/bin/python" -m galaxy_importer.main "$tarball" 2>&1 | tee "$work/import.log"
 status=${PIPESTATUS[0]}
