@@ -45,6 +45,7 @@ options:
         for example V(linux/arm64) or V(linux/arm/v7).
       - Without a variant any variant matches; V(linux/arm64) matches V(linux/arm64/v8).
       - The lookup fails if the image has no manifest for this platform; the message lists the platforms it has.
+      - An empty string is the same as not setting this option.
     type: string
   registry_url:
     description:
@@ -215,9 +216,9 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     split_registry_url,
 )
 
-# The client needs requests, which is not part of ansible-core; importing it
-# lazily-guarded keeps the plugin loadable (ansible-doc, sanity import test)
-# and turns a missing library into a clear lookup error.
+# The client needs requests, which is not part of ansible-core. Guarding the
+# import keeps the plugin loadable (ansible-doc, the sanity import test) and
+# turns a missing library into a clear lookup error at run time.
 try:
     from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
     from ansible_collections.oci.registry.plugins.module_utils.media import select_platform
@@ -244,10 +245,11 @@ class LookupModule(LookupBase):
                 'The oci.registry.digest lookup needs the Python library requests on the controller: %s'
                 % _one_line(CLIENT_IMPORT_ERROR.strip().splitlines()[-1]))
 
-        platform = self.get_option('platform')
-        if platform:
+        platform = None
+        # An empty string means no platform, so platform=var | default('') works.
+        if self.get_option('platform'):
             try:
-                platform = parse_platform(platform)
+                platform = parse_platform(self.get_option('platform'))
             except InvalidReferenceError as err:
                 raise AnsibleLookupError('oci.registry.digest: %s' % _one_line(err))
 

@@ -253,6 +253,10 @@ def test_platform_from_index(lookup, platform, expected):
     assert lookup.run(['nginx'], platform=platform) == [expected]
 
 
+def test_empty_platform_means_none(lookup):
+    assert lookup.run(['nginx'], platform='') == [INDEX]
+
+
 def test_missing_platform_lists_available(lookup):
     with pytest.raises(AnsibleLookupError) as excinfo:
         lookup.run(['nginx'], platform='linux/s390x')
