@@ -41,6 +41,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     NotFoundError,
     ProtocolError,
     RegistryError,
+    TLSError,
     TransportError,
     UnsupportedError,
     error_from_response,
@@ -74,8 +75,10 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
 )
 from ansible_collections.oci.registry.plugins.module_utils.transport import (
     READ_CHUNK,
+    RequestBody,
     Transport,
     origin,
+    parse_retry_after,
     requests_exceptions,
 )
 
@@ -88,6 +91,8 @@ DELETE_HINT = ("deletes are disabled on this registry; for the distribution regi
 HUB_API_URL = "https://hub.docker.com"
 # The registry forgot or invalidated the upload (distribution does after a partial chunk).
 UPLOAD_LOST_CODES = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
+# Answers to an upload request worth another try (with a fresh or resumed session).
+RETRYABLE_UPLOAD_STATUSES = (429, 500, 502, 503, 504)
 
 ManifestResult = namedtuple("ManifestResult", ["digest", "media_type", "size", "raw", "manifest"])
 PutResult = namedtuple("PutResult", ["digest", "subject_digest", "location"])
@@ -734,11 +739,58 @@ class BlobsApi(_Group):
         return BlobStream(response, self.registry, repository, digest, expected_size)
 
     def download_blob(self, repository, digest, fileobj, expected_size=None):
+        """Stream a blob into ``fileobj``; a body broken mid-way resumes with a Range request.
+
+        Returns the bytes written; raises DigestMismatchError (after writing) when size or
+        digest do not match, so callers writing to a temporary file can discard it.
+        """
+        validate_repository(repository)
+        validate_digest(digest)
+        algorithm, hasher = new_hasher(digest)
+        path = "/v2/%s/blobs/%s" % (repository, digest)
+        size = expected_size
         written = 0
-        with self.get_blob(repository, digest, expected_size) as stream:
-            for chunk in stream.iter_chunks():
-                fileobj.write(chunk)
-                written += len(chunk)
+        failures = 0
+        while True:
+            headers = {"Range": "bytes=%d-" % written} if written else None
+            response = self.client.request("GET", path, scopes=_pull(repository), expected=(200, 206),
+                                           headers=headers, stream=True, repository=repository,
+                                           reference=digest, action="get blob")
+            skip = written if response.status_code == 200 else 0  # Range ignored: drop what we have
+            if size is None and response.status_code == 200:
+                size = _int_header(response.headers, "Content-Length")
+            try:
+                for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
+                    if skip:
+                        dropped = min(skip, len(chunk))
+                        chunk, skip = chunk[dropped:], skip - dropped
+                    if not chunk:
+                        continue
+                    if size is not None and written + len(chunk) > size:
+                        raise DigestMismatchError("blob is longer than %d bytes" % size, registry=self.registry,
+                                                  repository=repository, reference=digest, action="get blob")
+                    hasher.update(chunk)
+                    fileobj.write(chunk)
+                    written += len(chunk)
+                break
+            except RegistryError:
+                raise
+            except Exception as exc:  # urllib3/socket errors while streaming the body
+                failures += 1
+                if failures > self.client.transport.retries:
+                    raise TransportError("connection broke after %d bytes of the blob (%s)"
+                                         % (written, type(exc).__name__), registry=self.registry,
+                                         repository=repository, reference=digest, action="get blob")
+                self.client.transport.sleep(self.client.transport.backoff(failures - 1))
+            finally:
+                response.close()
+        if size is not None and written != size:
+            raise DigestMismatchError("blob ended after %d of %d bytes" % (written, size), registry=self.registry,
+                                      repository=repository, reference=digest, action="get blob")
+        actual = "%s:%s" % (algorithm, hasher.hexdigest())
+        if actual != digest:
+            raise DigestMismatchError("blob content hashes to %s" % actual, registry=self.registry,
+                                      repository=repository, reference=digest, action="get blob")
         return written
 
     def delete_blob(self, repository, digest):
@@ -850,13 +902,21 @@ class UploadsApi(_Group):
         response.close()
         return self._session_from(response, repository)
 
-    def complete_upload(self, session, digest, data=None, size=None):
+    def complete_upload(self, session, digest, data=None, size=None, retry=True):
         validate_digest(digest)
         headers = {"Content-Type": "application/octet-stream"}
-        response = self.client.request("PUT", session.location, scopes=_push(session.repository),
-                                       expected=(200, 201, 204), params={"digest": digest}, data=data, size=size,
-                                       headers=headers, repository=session.repository, reference=digest,
-                                       action="complete upload")
+        try:
+            response = self.client.request("PUT", session.location, scopes=_push(session.repository),
+                                           expected=(200, 201, 204), params={"digest": digest}, data=data,
+                                           size=size, headers=headers, retry=retry, repository=session.repository,
+                                           reference=digest, action="complete upload")
+        except RegistryError as exc:
+            # A retried PUT whose first answer was lost finds the session gone because the
+            # registry already committed the blob: that is success, not an error.
+            if (exc.status == 404 or exc.code in UPLOAD_LOST_CODES) and \
+                    self.client.blobs.blob_exists(session.repository, digest) is not None:
+                return digest
+            raise
         response.close()
         returned = (response.headers.get("Docker-Content-Digest") or "").strip()
         if returned and is_digest(returned) and returned != digest:
@@ -864,11 +924,48 @@ class UploadsApi(_Group):
                                       repository=session.repository, reference=digest, action="complete upload")
         return digest
 
+    def _cancel_quietly(self, session):
+        """Best effort: an abandoned session would hold registry storage until it expires."""
+        try:
+            self.cancel_upload(session)
+        except RegistryError:
+            pass
+
+    def _retry_delay(self, exc, attempt):
+        transport = self.client.transport
+        delay = parse_retry_after(exc.headers.get("Retry-After")) if exc.headers else None
+        if delay is None or delay > transport.max_retry_after:
+            delay = transport.backoff(attempt)
+        return delay
+
     def monolithic_upload(self, repository, digest, data, size=None):
-        """POST then PUT with the whole body (Content-Length, never chunked transfer encoding)."""
+        """POST then PUT with the whole body (Content-Length, never chunked transfer encoding).
+
+        The transport retries the PUT in the same session (answers like 503, connection
+        failures before the body went out). When the session itself is spoiled (the
+        registry kept part of a broken body and now says BLOB_UPLOAD_INVALID or
+        DIGEST_INVALID, or the connection kept failing) the session is cancelled and a
+        replayable body gets one fresh session.
+        """
         validate_digest(digest)
-        session = self.start_upload(repository)
-        return self.complete_upload(session, digest, data=data, size=size)
+        body = RequestBody(data, size)
+        restarts = 1
+        for attempt in range(restarts + 1):
+            session = self.start_upload(repository)
+            try:
+                return self.complete_upload(session, digest, data=body)
+            except RegistryError as exc:
+                self._cancel_quietly(session)
+                spoiled = (isinstance(exc, TransportError) and not isinstance(exc, TLSError)) or \
+                    exc.code in UPLOAD_LOST_CODES + ("DIGEST_INVALID",)
+                if not spoiled:
+                    raise
+                if self.client.blobs.blob_exists(repository, digest) is not None:
+                    return digest  # the registry committed it, only the answer got lost
+                if attempt >= restarts or not body.rewind():
+                    raise
+                self.client.transport.sleep(self._retry_delay(exc, attempt))
+        raise ProtocolError("upload retries exhausted", registry=self.registry, repository=repository)
 
     def upload_chunk(self, session, data, start=None):
         """PATCH one chunk with ``Content-Range: start-end`` (inclusive end, no ``/*``)."""
@@ -924,9 +1021,17 @@ class UploadsApi(_Group):
         return False
 
     def upload_stream(self, repository, digest, size, chunks):
-        """Monolithic upload of an iterable of byte chunks with a known size (copy engine)."""
+        """Monolithic upload of an iterable of byte chunks with a known size (copy engine).
+
+        A stream cannot be sent twice, so there is no retry here; on failure the upload
+        session is cancelled and the caller decides (it may re-read its source).
+        """
         session = self.start_upload(repository)
-        return self.complete_upload(session, digest, data=iter(chunks), size=size)
+        try:
+            return self.complete_upload(session, digest, data=iter(chunks), size=size)
+        except BaseException:
+            self._cancel_quietly(session)
+            raise
 
     def upload_blob(self, repository, source, digest=None, size=None, chunk_size=None):
         """Upload a path, bytes or file-like object; skips the upload when the blob exists."""
@@ -956,7 +1061,16 @@ class UploadsApi(_Group):
                 opened.close()
 
     def _chunked_upload(self, repository, reader, digest, chunk_size):
-        session = self.start_upload(repository)
+        # A list, not an attribute: uploads run in parallel threads of the copy engine.
+        current = [self.start_upload(repository)]
+        try:
+            return self._send_chunks(repository, current, reader, digest, chunk_size)
+        except BaseException:
+            self._cancel_quietly(current[0])
+            raise
+
+    def _send_chunks(self, repository, current, reader, digest, chunk_size):
+        session = current[0]
         chunk_size = max(chunk_size, session.min_chunk_size or 0)
         hasher = hashlib.sha256() if digest is None else None
         hashed_to = 0
@@ -975,15 +1089,19 @@ class UploadsApi(_Group):
                 self.upload_chunk(session, data, start=offset)
                 chunks += 1
                 offset = session.offset if session.offset else offset + len(data)
-            except (TransportError, RegistryError) as exc:
+            except RegistryError as exc:
                 upload_lost = exc.code in UPLOAD_LOST_CODES
-                resumable = isinstance(exc, TransportError) or exc.status == 416 or upload_lost
+                resumable = (isinstance(exc, TransportError) and not isinstance(exc, TLSError)) or \
+                    exc.status == 416 or exc.status in RETRYABLE_UPLOAD_STATUSES or upload_lost
                 if not resumable or failures >= max_failures:
                     raise
+                self.client.transport.sleep(self._retry_delay(exc, failures))
                 failures += 1
                 offset = None if upload_lost and reader.seekable else self._resume_offset(session, reader)
                 if offset is None:
+                    self._cancel_quietly(session)
                     session = self.start_upload(repository)
+                    current[0] = session
                     offset = session.offset or 0
         if hasher is not None:
             digest = "sha256:" + hasher.hexdigest()

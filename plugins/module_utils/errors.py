@@ -252,16 +252,27 @@ def parse_error_body(body):
     if isinstance(errors, list):
         for item in errors:
             if isinstance(item, dict):
+                detail = item.get("detail")
                 result.append({
-                    "code": item.get("code"),
-                    "message": scrub(item.get("message")),
-                    "detail": scrub(item["detail"]) if isinstance(item.get("detail"), str) else item.get("detail"),
+                    "code": _text_or_none(item.get("code")),
+                    "message": scrub(_text_or_none(item.get("message"))),
+                    "detail": scrub(detail) if isinstance(detail, str) else detail,
                 })
     elif isinstance(data, dict) and isinstance(data.get("detail") or data.get("message"), str):
         # Docker Hub API and some proxies: {"detail": "..."} / {"message": "..."}
-        result.append({"code": data.get("code") if isinstance(data.get("code"), str) else None,
+        result.append({"code": _text_or_none(data.get("code")),
                        "message": scrub(data.get("detail") or data.get("message")), "detail": None})
     return result
+
+
+def _text_or_none(value):
+    """Registries (and hostile proxies) may put anything in code/message; keep it printable and hashable."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def safe_headers(headers):

@@ -91,6 +91,9 @@ def normalize_registry_url(url):
     if not isinstance(url, str) or not url.strip():
         raise InvalidReferenceError("registry_url is empty", action="validate registry_url")
     url = url.strip()
+    if re.search(r"[\s\x00-\x1f\x7f]", url):
+        raise InvalidReferenceError("registry_url %r contains whitespace or control characters" % (url,),
+                                    action="validate registry_url")
     scheme = "https"
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", url)
     if match:
@@ -99,10 +102,20 @@ def normalize_registry_url(url):
         if scheme not in ("http", "https"):
             raise InvalidReferenceError("registry_url %r: scheme must be http or https" % (url,),
                                         action="validate registry_url")
-    url = url.rstrip("/")
-    if url.endswith("/v2"):
-        url = url[:-3].rstrip("/")
+    if re.search(r"[\s\x00-\x1f\x7f]", url):
+        raise InvalidReferenceError("registry_url %r contains whitespace or control characters" % (url,),
+                                    action="validate registry_url")
+    # Loop so that normalising twice changes nothing (".../v2/v2/" -> "...").
+    while True:
+        stripped = url.rstrip("/")
+        if stripped.endswith("/v2"):
+            stripped = stripped[:-3]
+        if stripped == url:
+            break
+        url = stripped
     host, sep, path = url.partition("/")
+    if path and not re.match(r"^[A-Za-z0-9._~!$&'()*+,;=:@%/-]+$", path):
+        raise InvalidReferenceError("registry_url has an invalid path %r" % (path,), action="validate registry_url")
     if not host or not _HOST_RE.match(host):
         raise InvalidReferenceError("registry_url has an invalid host %r" % (host,), action="validate registry_url")
     host = normalize_registry_host(host.lower())

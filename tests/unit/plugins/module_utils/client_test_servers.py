@@ -237,3 +237,31 @@ class HubApi(_Server):
             request.send(200, json.dumps(data).encode(), {"Content-Type": "application/json"})
 
         super(HubApi, self).__init__(handle)
+
+
+class FlakyBlobServer(_Server):
+    """Serves one blob; the first GET dies after ``cut`` bytes, later GETs honour ``Range``."""
+
+    def __init__(self, blob, cut):
+        state = {"gets": 0}
+
+        def handle(server, request, _body):
+            state["gets"] += 1
+            if state["gets"] == 1:
+                request.send_response(200)
+                request.send_header("Content-Length", str(len(blob)))
+                request.end_headers()
+                request.wfile.write(blob[:cut])
+                request.wfile.flush()
+                request.close_connection = True
+                request.connection.shutdown(socket.SHUT_RDWR)
+                return
+            match = request.headers.get("Range", "")
+            if match.startswith("bytes="):
+                start = int(match[6:].split("-")[0])
+                content_range = "bytes %d-%d/%d" % (start, len(blob) - 1, len(blob))
+                request.send(206, blob[start:], {"Content-Range": content_range})
+            else:
+                request.send(200, blob)
+
+        super(FlakyBlobServer, self).__init__(handle)

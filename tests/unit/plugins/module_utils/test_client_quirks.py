@@ -452,3 +452,59 @@ def test_upload_invalidated_by_registry_restarts_from_scratch(client):
     assert result.digest == digest and result.size == 30
     assert ranges == ["0-9", "10-19", "20-29"]
     assert "second" in responses.calls[-1].request.url
+
+
+@responses.activate
+def test_lost_answer_to_final_put_is_success_when_blob_exists(client):
+    """The PUT committed the blob but its answer was lost; the retry finds the session gone."""
+    digest = media.sha256_digest(b"abc")
+    responses.add(responses.PUT, REG + "/v2/a/blobs/uploads/u1", status=404,
+                  json={"errors": [{"code": "BLOB_UPLOAD_UNKNOWN", "message": "blob upload unknown"}]})
+    responses.add(responses.HEAD, REG + "/v2/a/blobs/" + digest, headers={"Content-Length": "3"})
+    session = UploadSession("a", REG + "/v2/a/blobs/uploads/u1")
+    assert client.uploads.complete_upload(session, digest, data=b"abc") == digest
+
+
+@responses.activate
+def test_503_on_a_chunk_resumes_from_upload_status(client):
+    data = b"x" * 20
+    _upload_start()
+    responses.add(responses.PATCH, REG + "/v2/a/blobs/uploads/u1", status=202,
+                  headers={"Location": "/v2/a/blobs/uploads/u1", "Range": "0-9"})
+    responses.add(responses.PATCH, REG + "/v2/a/blobs/uploads/u1", status=503)
+    responses.add(responses.GET, REG + "/v2/a/blobs/uploads/u1", status=204, headers={"Range": "0-9"})
+    responses.add(responses.PATCH, REG + "/v2/a/blobs/uploads/u1", status=202,
+                  headers={"Location": "/v2/a/blobs/uploads/u1", "Range": "0-19"})
+    responses.add(responses.PUT, REG + "/v2/a/blobs/uploads/u1", status=201)
+    stream = io.BufferedReader(io.BytesIO(data))
+    stream.seekable = lambda: False
+    result = client.uploads.upload_blob("a", stream, chunk_size=10)
+    assert result.digest == media.sha256_digest(data)
+    patches = [c.request.headers["Content-Range"] for c in responses.calls if c.request.method == "PATCH"]
+    assert patches == ["0-9", "10-19", "10-19"]
+
+
+@responses.activate
+def test_failed_stream_upload_cancels_its_session(client):
+    _upload_start(location="/v2/a/blobs/uploads/u1")
+    responses.add(responses.PUT, REG + "/v2/a/blobs/uploads/u1", status=500)
+    responses.add(responses.DELETE, REG + "/v2/a/blobs/uploads/u1", status=204)
+    with pytest.raises(Exception) as info:
+        client.uploads.upload_stream("a", MANIFEST_DIGEST, 3, iter([b"abc"]))
+    assert info.value.status == 500
+    assert responses.calls[-1].request.method == "DELETE"
+
+
+@responses.activate
+def test_monolithic_upload_restarts_in_a_fresh_session_when_spoiled(client):
+    digest = media.sha256_digest(b"payload")
+    for name in ("u1", "u2"):
+        responses.add(responses.POST, REG + "/v2/a/blobs/uploads/", status=202,
+                      headers={"Location": "/v2/a/blobs/uploads/" + name, "Range": "0-0"})
+    responses.add(responses.PUT, REG + "/v2/a/blobs/uploads/u1", status=400,
+                  json={"errors": [{"code": "DIGEST_INVALID", "message": "provided digest did not match"}]})
+    responses.add(responses.DELETE, REG + "/v2/a/blobs/uploads/u1", status=204)
+    responses.add(responses.HEAD, REG + "/v2/a/blobs/" + digest, status=404)
+    responses.add(responses.PUT, REG + "/v2/a/blobs/uploads/u2", status=201)
+    assert client.uploads.monolithic_upload("a", digest, b"payload") == digest
+    assert [c.request.method for c in responses.calls] == ["POST", "PUT", "DELETE", "HEAD", "POST", "PUT"]

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from client_test_servers import (  # noqa: E402  pylint: disable=wrong-import-position
     BlobStorage,
     BreakingProxy,
+    FlakyBlobServer,
     HubApi,
     RedirectingRegistry,
     hub_tag,
@@ -435,3 +436,18 @@ def test_docker_hub_tag_api_every_page_with_documented_fields():
     assert all(r["headers"]["Authorization"] == "Bearer hub-jwt-for-tests" for r in tag_requests)
     login = [r for r in hub.requests if r["path"] == "/v2/users/login"]
     assert len(login) == 1 and json.loads(login[0]["body"]) == {"username": "hubuser", "password": "hub-pw"}
+
+
+def test_download_resumes_with_range_after_a_broken_body():
+    blob = os.urandom(300000)
+    digest = media.sha256_digest(blob)
+    server = FlakyBlobServer(blob, cut=100000)
+    try:
+        with RegistryClient(server.url, sleep=lambda s: None) as client:
+            out = io.BytesIO()
+            assert client.blobs.download_blob("team/app", digest, out) == len(blob)
+    finally:
+        server.close()
+    assert out.getvalue() == blob
+    ranges = [r["headers"].get("Range") for r in server.requests]
+    assert ranges[0] is None and ranges[1].startswith("bytes=") and int(ranges[1][6:-1]) > 0

@@ -144,3 +144,8 @@ def test_error_never_shows_secrets_or_cookies():
         assert secret not in text
     assert "Set-Cookie" not in err.headers and err.headers["Docker-Content-Digest"] == D1
     assert "<redacted>" in scrub("Basic dXNlcjpwYXNzd29yZA==")
+
+
+def test_error_codes_of_any_json_type_are_tolerated():
+    err = error_from_response(_response(400, {"errors": [{"code": ["X"], "message": {"a": 1}}, "junk"]}))
+    assert err.code == '["X"]' and "\n" not in str(err)

@@ -70,6 +70,17 @@ def test_normalize_registry_url(url, expected):
     assert normalize_registry_url(url) == expected
 
 
+@pytest.mark.parametrize("url", ["reg.example/a\nb", "reg.example:5000/x\r\nHost: evil", "a/b c", "reg.example/\x00"])
+def test_normalize_registry_url_rejects_whitespace_and_control_characters(url):
+    with pytest.raises(InvalidReferenceError, match="whitespace or control"):
+        normalize_registry_url(url)
+
+
+def test_normalize_registry_url_is_idempotent_with_repeated_v2():
+    once = normalize_registry_url("https://reg.example/mirror/v2/v2/")
+    assert once == "https://reg.example/mirror" and normalize_registry_url(once) == once
+
+
 def test_normalize_registry_url_rejects_other_schemes():
     with pytest.raises(InvalidReferenceError, match="scheme"):
         normalize_registry_url("ftp://reg.example")
