@@ -90,6 +90,14 @@ class Descriptor(object):
     def from_dict(cls, data):
         if not isinstance(data, dict):
             raise ProtocolError("descriptor is not an object: %r" % (data,)[:200], action="parse descriptor")
+        for key, kind in (("platform", dict), ("annotations", dict), ("urls", list)):
+            if data.get(key) is not None and not isinstance(data.get(key), kind):
+                raise ProtocolError("descriptor %s is not a JSON %s" % (key, "object" if kind is dict else "array"),
+                                    action="parse descriptor")
+        platform = data.get("platform") or {}
+        if any(platform.get(key) is not None and not isinstance(platform.get(key), str)
+               for key in ("os", "architecture", "variant", "os.version")):
+            raise ProtocolError("descriptor platform fields must be strings", action="parse descriptor")
         known = ("mediaType", "digest", "size", "platform", "annotations", "artifactType", "urls")
         extra = dict((k, v) for k, v in data.items() if k not in known) or None
         return cls(
@@ -141,6 +149,14 @@ def is_attestation(descriptor):
                 and ATTESTATION_ANNOTATION in annotations)
 
 
+def _list_of(data, key):
+    """``data[key]`` as a list ([] when absent); a registry sending anything else sent no manifest."""
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise ProtocolError("manifest field %s is not a JSON array" % key, action="parse manifest")
+    return value
+
+
 class _ManifestBase(object):
     is_index = False
 
@@ -163,7 +179,7 @@ class ImageManifest(_ManifestBase):
         if not isinstance(data.get("config"), dict):
             raise ProtocolError("image manifest without config descriptor", action="parse manifest")
         self.config = Descriptor.from_dict(data["config"])
-        self.layers = [Descriptor.from_dict(layer) for layer in (data.get("layers") or [])]
+        self.layers = [Descriptor.from_dict(layer) for layer in _list_of(data, "layers")]
         self.subject = Descriptor.from_dict(data["subject"]) if isinstance(data.get("subject"), dict) else None
         self.artifact_type = data.get("artifactType")
         self.annotations = data.get("annotations") or {}
@@ -179,7 +195,7 @@ class ImageIndex(_ManifestBase):
 
     def __init__(self, raw, data, media_type):
         super(ImageIndex, self).__init__(raw, data, media_type)
-        self.manifests = [Descriptor.from_dict(m) for m in (data.get("manifests") or [])]
+        self.manifests = [Descriptor.from_dict(m) for m in _list_of(data, "manifests")]
         self.subject = Descriptor.from_dict(data["subject"]) if isinstance(data.get("subject"), dict) else None
         self.artifact_type = data.get("artifactType")
         self.annotations = data.get("annotations") or {}
@@ -201,7 +217,7 @@ class Schema1Manifest(_ManifestBase):
         self.architecture = data.get("architecture")
         # fsLayers are listed newest first; layers are conventionally oldest first.
         self.layers = [Descriptor(DOCKER_LAYER, layer.get("blobSum"), None)
-                       for layer in reversed(data.get("fsLayers") or []) if isinstance(layer, dict)]
+                       for layer in reversed(_list_of(data, "fsLayers")) if isinstance(layer, dict)]
         self.config = None
         self.subject = None
 
@@ -236,6 +252,8 @@ def parse_manifest(raw, media_type=None):
         raise ProtocolError("manifest is not valid JSON (%s)" % (exc,), action="parse manifest")
     if not isinstance(data, dict):
         raise ProtocolError("manifest is not a JSON object", action="parse manifest")
+    if data.get("mediaType") is not None and not isinstance(data.get("mediaType"), str):
+        raise ProtocolError("manifest mediaType is not a string", action="parse manifest")
     mtype = detect_media_type(data, media_type)
     if mtype in INDEX_TYPES:
         return ImageIndex(raw, data, mtype)
