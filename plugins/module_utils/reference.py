@@ -91,9 +91,6 @@ def normalize_registry_url(url):
     if not isinstance(url, str) or not url.strip():
         raise InvalidReferenceError("registry_url is empty", action="validate registry_url")
     url = url.strip()
-    if re.search(r"[\s\x00-\x1f\x7f]", url):
-        raise InvalidReferenceError("registry_url %r contains whitespace or control characters" % (url,),
-                                    action="validate registry_url")
     scheme = "https"
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", url)
     if match:
