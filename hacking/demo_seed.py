@@ -42,5 +42,6 @@ def main():
             "demo_release_digests": {version: index.digest for version, index in releases.items()},
         }, out, indent=2)
 
+
 if __name__ == "__main__":
     main()
