@@ -313,8 +313,10 @@ class Transport(object):
                 response = self._send_following_redirects(
                     method, url, headers, body, params, stream, allow_redirects, attempt, trace_name, timeout)
             except requests_exceptions.SSLError as exc:
-                raise TLSError("TLS failure talking to %s (%s)" % (safe_host(url), _short_reason(exc)),
-                               registry=safe_host(url), action="%s %s" % (method, safe_path(url)))
+                reason = _tls_reason(exc)
+                raise TLSError("TLS failure talking to %s (%s)" % (safe_host(url), reason),
+                               registry=safe_host(url), action="%s %s" % (method, safe_path(url)),
+                               hint=_tls_hint(reason))
             except (requests_exceptions.ConnectionError, requests_exceptions.Timeout,
                     requests_exceptions.ChunkedEncodingError) as exc:
                 if retry and attempt < self.retries and body.rewind():
@@ -403,6 +405,23 @@ class Transport(object):
 
 
 _ERRNO_RE = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+
+
+_SSL_REASON_RE = re.compile(r"(\[SSL: [A-Z0-9_]+\][^'\"()]*|certificate verify failed: [^'\"()]*)")
+
+
+def _tls_reason(exc):
+    """The OpenSSL reason alone, without the nested exception reprs requests wraps around it."""
+    found = _SSL_REASON_RE.search(str(exc))
+    return found.group(1).strip() if found else _short_reason(exc)
+
+
+def _tls_hint(reason):
+    # An https:// URL pointed at a plain-HTTP registry fails the handshake with this reason; the
+    # generic CA advice would send the user the wrong way.
+    if "WRONG_VERSION_NUMBER" in reason or "record layer failure" in reason:
+        return "the server answered in plain HTTP: use an http:// registry_url (or an http:// prefix on the reference)"
+    return None
 
 
 def _short_reason(exc):
