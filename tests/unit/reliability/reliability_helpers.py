@@ -109,9 +109,19 @@ def uploads_dir(env, variant, repository):
 
 
 def leftover_uploads(env, variant, repository):
-    """Upload sessions the registry still holds for ``repository`` (its _uploads directory)."""
+    """Upload sessions the registry still holds open for ``repository``.
+
+    A live session is ``_uploads/<uuid>/`` with its ``startedat`` and ``data`` files. distribution 2.8
+    deletes those on DELETE (cancel) and when the upload completes, but leaves an empty
+    ``hashstates/`` behind on cancel: that is not a session (its URL answers 404
+    BLOB_UPLOAD_UNKNOWN), so it does not count.
+    """
     path = uploads_dir(env, variant, repository)
-    return sorted(os.listdir(path)) if os.path.isdir(path) else []
+    if not os.path.isdir(path):
+        return []
+    return sorted(name for name in os.listdir(path)
+                  if os.path.exists(os.path.join(path, name, "startedat"))
+                  or os.path.exists(os.path.join(path, name, "data")))
 
 
 def manifest_status(env, variant, repository, reference):

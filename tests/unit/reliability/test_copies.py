@@ -40,8 +40,6 @@ STREAMED_503_BUG = ("a 503 on the streamed blob PUT is not retried: the transpor
 CHUNK_LOST_BUG = ("after a PATCH broken mid-body distribution invalidates the session (status GET: 404 "
                   "BLOB_UPLOAD_INVALID); CopyEngine._send_chunk raises instead of restarting the blob upload, as "
                   "the client's own _chunked_upload now does (copy.py is being edited)")
-SESSION_BUG = ("the copy engine's streamed upload (client upload_stream) leaves the upload session open when the "
-               "body or the PUT fails (no cancel_upload); copy.py/client.py are being edited")
 
 
 @pytest.fixture(scope="module")
@@ -139,11 +137,7 @@ def test_copy_persistent_fault_fails_without_tag(faults, registries, source, uni
     _persistent(faults, registries, source, unique_repo, side, method, path, fault, expected)
 
 
-@pytest.mark.parametrize("side, method, path, fault, expected", [
-    param if param.id not in ("src-blob-corrupt", "src-blob-reset-always", "dest-blob-PUT-reset")
-    else pytest.param(*param.values, id=param.id, marks=pytest.mark.xfail(strict=True, reason=SESSION_BUG))
-    for param in PERSISTENT
-])
+@pytest.mark.parametrize("side, method, path, fault, expected", PERSISTENT)
 def test_copy_persistent_fault_leaves_no_upload_session(faults, registries, source, unique_repo, side, method, path,
                                                         fault, expected):
     assert _persistent(faults, registries, source, unique_repo, side, method, path, fault, expected) == []

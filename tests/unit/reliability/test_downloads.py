@@ -100,8 +100,6 @@ def test_get_blob_stream_breaks_cleanly_mid_body(faults, blob, fault):
     assert digest in text and "connection broke" in text
 
 
-@pytest.mark.xfail(strict=True, reason="client.blobs.download_blob does not retry a body broken mid-way "
-                                        "(client.py is being edited by another engineer)")
 @pytest.mark.parametrize("fault", MID_BODY)
 def test_download_blob_survives_mid_body_fault(faults, blob, fault):
     faults.expect("survive")

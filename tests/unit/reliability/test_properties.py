@@ -288,9 +288,6 @@ def test_error_from_answer_with_string_codes_is_one_clear_line(status, body, hea
     one_line(err)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "errors.error_from_response: set(e.get('code') ...) raises TypeError on an error body whose code is a list or "
-    "object, e.g. {\"errors\":[{\"code\":[]}]} (errors.py is being edited by another engineer)"))
 @PROPERTY
 @given(statuses, error_bodies, answer_headers)
 def test_error_from_any_answer_is_one_clear_line(status, body, headers):
