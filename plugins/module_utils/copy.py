@@ -227,6 +227,17 @@ def _push_levels(graph, skip=()):
     return [levels[h] for h in sorted(levels)]
 
 
+# A streamed body cannot be replayed by the transport, so these answers to it (and an
+# upload session the registry dropped after a broken chunk) restart the blob copy.
+_RETRY_BLOB_STATUSES = (429, 502, 503, 504)
+_UPLOAD_LOST_CODES = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
+
+
+def _blob_retryable(err):
+    return (isinstance(err, TransportError) or err.status in _RETRY_BLOB_STATUSES
+            or err.code in _UPLOAD_LOST_CODES)
+
+
 def _is_foreign(descriptor):
     media_type = descriptor.media_type or ""
     return bool(descriptor.urls) or any(marker in media_type for marker in _FOREIGN_LAYER_MARKERS)
@@ -615,8 +626,8 @@ class CopyEngine:
             try:
                 self._stream_blob(src_repo, dest_repo, blob)
                 break
-            except TransportError:
-                if attempt == BLOB_ATTEMPTS or self._abort.is_set():
+            except RegistryError as err:
+                if attempt == BLOB_ATTEMPTS or self._abort.is_set() or not _blob_retryable(err):
                     raise
         self.stats.add(copied=1, bytes=blob.size or 0)
 
