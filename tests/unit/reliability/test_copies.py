@@ -35,11 +35,6 @@ LAYERS = (96 * 1024, 64 * 1024)
 BLOB_GET = r"/blobs/sha256:"
 UPLOADS = r"/blobs/uploads/"
 
-STREAMED_503_BUG = ("a 503 on the streamed blob PUT is not retried: the transport cannot replay a stream and the "
-                    "engine retries only TransportError, not 5xx/429 answers (copy.py is being edited)")
-CHUNK_LOST_BUG = ("after a PATCH broken mid-body distribution invalidates the session (status GET: 404 "
-                  "BLOB_UPLOAD_INVALID); CopyEngine._send_chunk raises instead of restarting the blob upload, as "
-                  "the client's own _chunked_upload now does (copy.py is being edited)")
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +77,10 @@ TRANSIENT = [
     pytest.param("dest", "PUT", r"/manifests/", dict(action="stall", seconds=2.0, times=1), None,
                  id="dest-manifest-PUT-stall"),
     pytest.param("dest", "PATCH", UPLOADS, dict(action="reset_request", after_bytes=8 * 1024, times=1), 32 * 1024,
-                 id="chunked-dest-PATCH-reset-mid-body", marks=pytest.mark.xfail(strict=True, reason=CHUNK_LOST_BUG)),
+                 id="chunked-dest-PATCH-reset-mid-body"),
     pytest.param("dest", "PATCH", UPLOADS, dict(action="drop", times=1), 32 * 1024, id="chunked-dest-PATCH-reset"),
     pytest.param("dest", "PUT", UPLOADS, dict(action="respond", status=503, times=1), None,
-                 id="dest-blob-PUT-503", marks=pytest.mark.xfail(strict=True, reason=STREAMED_503_BUG)),
+                 id="dest-blob-PUT-503"),
 ]
 
 
