@@ -81,8 +81,8 @@ def parse_created(value):
             return None
         (year, month, day, hour, minute, second, fraction, _zulu, sign, off_h, off_m) = match.groups()
         try:
-            seconds = float(calendar.timegm((int(year), int(month), int(day), int(hour), int(minute),
-                                              int(second), 0, 0, 0)))
+            fields = (int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0)
+            seconds = float(calendar.timegm(fields))
         except (ValueError, OverflowError):
             return None
         if fraction:
