@@ -62,7 +62,9 @@ options:
     type: path
   dest:
     description:
-      - File to download the blob to. Its directory must exist.
+      - File to download the blob to. Its directory must exist; an existing directory is refused.
+      - Used as given (never joined with another directory), so C(..) components are resolved by the operating
+        system like in any other path.
       - Replaced atomically, only when its content does not have O(digest) yet.
       - Mutually exclusive with O(src) and O(mount_from).
     type: path
@@ -263,7 +265,8 @@ def download(module, client, repository, digest):
     algorithm = algorithm_of(module, digest)
     if os.path.isdir(dest):
         fail(module, 'dest %s is a directory; give the path of the file to write' % dest)
-    directory = os.path.dirname(os.path.abspath(dest))
+    # The directory as the OS resolves it (abspath would fold "missing/.." away lexically).
+    directory = os.path.dirname(dest) or os.curdir
     if not os.path.isdir(directory):
         fail(module, 'directory %s of dest does not exist' % directory)
 
