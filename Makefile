@@ -11,7 +11,7 @@ ANSIBLE_TEST_PYTHON := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 export PYTHONPATH := $(BUILD)
 
-.PHONY: help venv tree ansible-test-tree registries-start registries-stop demo test sanity units \
+.PHONY: ee-check galaxy-importer test-matrix help venv tree ansible-test-tree registries-start registries-stop demo test sanity units \
 	integration molecule lint changelog-lint docs-lint build bench pytest clean
 
 help:
@@ -65,6 +65,16 @@ docs-lint: tree
 build: venv
 	@mkdir -p $(BUILD)/dist
 	cd $(ROOT) && ansible-galaxy collection build --force --output-path $(BUILD)/dist
+
+ee-check: venv
+	bash hacking/ee-check.sh
+
+galaxy-importer: venv
+	bash hacking/galaxy-importer.sh
+
+# sanity + units on the oldest (2.17) and newest supported ansible-core the machine's Pythons allow.
+test-matrix: venv
+	bash hacking/test-matrix.sh
 
 pytest: tree
 	cd $(ROOT) && $(PY) -m pytest $(ARGS)

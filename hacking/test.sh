@@ -39,6 +39,8 @@ gate molecule make --no-print-directory molecule
 gate ansible-lint make --no-print-directory lint
 gate docs make --no-print-directory docs-lint
 gate build make --no-print-directory build
+gate execution-environment make --no-print-directory ee-check
+gate galaxy-importer make --no-print-directory galaxy-importer
 
 [ ${#failures[@]} -eq 0 ] || echo "failed gates: ${failures[*]}"
 echo "gates: $passed passed, $failed failed"
