@@ -27,6 +27,9 @@ options:
     description:
       - User name for Basic authentication or for the token service of a Bearer token registry.
       - If not set, the value of the E(REGISTRY_USERNAME) environment variable is used.
+      - Credentials that come from the E(REGISTRY_USERNAME), E(REGISTRY_PASSWORD) and E(REGISTRY_TOKEN)
+        environment variables are sent only to the registry in E(REGISTRY_URL) when that variable is set,
+        so an injected credential never reaches another registry a task names.
       - When neither O(username) nor O(bearer_token) is set, credentials for the registry host are
         looked up in O(auth_file).
     type: str
@@ -61,7 +64,8 @@ options:
       - If not set, the value of the E(REGISTRY_AUTH_FILE) environment variable is used; otherwise the
         usual locations are tried (C($DOCKER_CONFIG/config.json), C(~/.docker/config.json),
         C($XDG_RUNTIME_DIR/containers/auth.json), C(~/.config/containers/auth.json)).
-      - Credential helpers (C(credHelpers), C(credsStore)) are not executed.
+      - Credential helpers named in C(credHelpers) or C(credsStore) are run as
+        C(docker-credential-<name> get), as Docker does; they must be on E(PATH).
     type: path
   validate_certs:
     description:
@@ -74,6 +78,8 @@ options:
     description:
       - PEM file with the CA certificate(s) used to verify the registry (and token service) certificate,
         instead of the system trust store.
+      - It takes precedence over the E(REQUESTS_CA_BUNDLE) environment variable.
+      - If not set, the value of the E(REGISTRY_CA_PATH) environment variable is used.
     type: path
   client_cert:
     description:

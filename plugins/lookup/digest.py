@@ -96,7 +96,8 @@ options:
         host from, when O(username) and O(bearer_token) do not apply to that registry.
       - If not set, the usual locations are tried (C($DOCKER_CONFIG/config.json), C(~/.docker/config.json),
         C($XDG_RUNTIME_DIR/containers/auth.json), C(~/.config/containers/auth.json)).
-      - Credential helpers (C(credHelpers), C(credsStore)) are not executed.
+      - Credential helpers named in C(credHelpers) or C(credsStore) are run as
+        C(docker-credential-<name> get), as Docker does; they must be on E(PATH).
     type: path
     env:
       - name: REGISTRY_AUTH_FILE
@@ -112,6 +113,8 @@ options:
       - PEM file with the CA certificate(s) used to verify the registry (and token service) certificates,
         instead of the system trust store.
     type: path
+    env:
+      - name: REGISTRY_CA_PATH
   client_cert:
     description:
       - PEM file with a client certificate for mutual TLS; set O(client_key) too if the key is in a separate file.

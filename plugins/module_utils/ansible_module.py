@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 import traceback
 import weakref
@@ -36,6 +37,7 @@ else:
 
 try:
     from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
+    from ansible_collections.oci.registry.plugins.module_utils.reference import normalize_registry_url
 except ImportError:
     RegistryClient = None
     CLIENT_IMPORT_ERROR = traceback.format_exc()
@@ -61,7 +63,7 @@ _CONNECTION_OPTIONS = (
     ('auth_type', dict(type='str', default='auto', choices=AUTH_TYPES), None),
     ('auth_file', dict(type='path'), 'REGISTRY_AUTH_FILE'),
     ('validate_certs', dict(type='bool', default=True), 'REGISTRY_VALIDATE_CERTS'),
-    ('ca_path', dict(type='path'), None),
+    ('ca_path', dict(type='path'), 'REGISTRY_CA_PATH'),
     ('client_cert', dict(type='path'), None),
     ('client_key', dict(type='path'), None),
     ('timeout', dict(type='int', default=60), None),
@@ -134,11 +136,12 @@ def client_from_params(module, params=None, registry_url=None):
     url = registry_url or params.get('registry_url')
     if not url:
         fail(module, 'registry_url is required (or set the REGISTRY_URL environment variable)')
+    secrets = _credentials_for(url, params)
     client = RegistryClient(
         url,
-        username=params.get('username'),
-        password=params.get('password'),
-        bearer_token=params.get('bearer_token'),
+        username=secrets['username'],
+        password=secrets['password'],
+        bearer_token=secrets['bearer_token'],
         auth_type=params.get('auth_type') or 'auto',
         validate_certs=params.get('validate_certs', True) is not False,
         ca_path=params.get('ca_path'),
@@ -151,6 +154,36 @@ def client_from_params(module, params=None, registry_url=None):
     )
     _MODULE_CLIENTS.setdefault(module, []).append(client)
     return client
+
+
+_SECRET_ENV = (('username', 'REGISTRY_USERNAME'), ('password', 'REGISTRY_PASSWORD'),
+               ('bearer_token', 'REGISTRY_TOKEN'))
+
+
+def _same_registry(url_a, url_b):
+    try:
+        return normalize_registry_url(url_a) == normalize_registry_url(url_b)
+    except (ValueError, RegistryError):
+        return False
+
+
+def _credentials_for(url, params):
+    """The credentials to send to ``url``.
+
+    Credentials injected as REGISTRY_* environment variables (an AWX credential, a CI secret)
+    belong to the registry in REGISTRY_URL. A task that names another registry must not send
+    them there, so a value that only came from the environment is dropped for other hosts.
+    A value the task sets itself is always used.
+    """
+    env_url = os.environ.get('REGISTRY_URL')
+    scoped = env_url and not _same_registry(url, env_url)
+    secrets = {}
+    for option, env in _SECRET_ENV:
+        value = params.get(option)
+        if scoped and value is not None and value == os.environ.get(env):
+            value = None
+        secrets[option] = value
+    return secrets
 
 
 def _trace(module):
