@@ -45,28 +45,8 @@ if [ ! -x "$venv/bin/python" ] || [ "$root/requirements-dev.txt" -nt "$venv/.ins
   touch "$venv/.installed"
 fi
 
-# ansible-test bootstraps pip in its sanity venvs with a get-pip script it downloads; offline we
-# provide a stand-in under the cache name it looks for first.
-"$venv/bin/python" - <<'PY'
-import os, re, pathlib, ansible_test
-src = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
-versions = set(re.findall(r"pip\s*=\s*'([0-9.]+)'", src.read_text())) | set(
-    re.findall(r"'pip'\s*:\s*'([0-9.]+)'", src.read_text()))
-stand_in = '''\
-"""Offline stand-in for get-pip.py: ensurepip, then pip install what ansible-test asked for."""
-import subprocess
-import sys
-
-args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
-subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"])
-if args:
-    subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
-'''
-cache = pathlib.Path.home() / ".ansible" / "test" / "cache"
-cache.mkdir(parents=True, exist_ok=True)
-for v in sorted(versions):
-    (cache / ("get_pip_%s.py" % v.replace(".", "_"))).write_text(stand_in)
-PY
+# ansible-test downloads get-pip for its sanity venvs; offline it needs our stand-in.
+"$venv/bin/python" "$root/hacking/offline_get_pip.py"
 
 # The collection must live at ansible_collections/oci/registry for Ansible to load it.
 mkdir -p "$root/.build/ansible_collections/oci"

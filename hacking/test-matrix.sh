@@ -24,30 +24,9 @@ find_python() {
   return 1
 }
 
-# ansible-test bootstraps pip in its sanity venvs with a get-pip.py it downloads; offline it finds
-# this stand-in under the cache name of the pip version it pins (which differs per ansible-test).
+# ansible-test downloads get-pip for its sanity venvs; offline it needs our stand-in.
 get_pip_stand_in() {
-  "$1" - <<'PY'
-import pathlib, re, ansible_test
-text = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
-versions = set(re.findall(r"pip\s*=\s*'([0-9.]+)'", text)) | set(re.findall(r"'pip'\s*:\s*'([0-9.]+)'", text))
-stand_in = '''\
-"""Offline stand-in for get-pip.py: ensurepip, then pip install what ansible-test asked for."""
-import subprocess
-import sys
-
-args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
-subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"])
-if args:
-    subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
-'''
-cache = pathlib.Path.home() / ".ansible" / "test" / "cache"
-cache.mkdir(parents=True, exist_ok=True)
-for v in sorted(versions):
-    path = cache / ("get_pip_%s.py" % v.replace(".", "_"))
-    if not path.exists():
-        path.write_text(stand_in)
-PY
+  "$1" "$(dirname "$0")/offline_get_pip.py"
 }
 
 selected=("$@")
