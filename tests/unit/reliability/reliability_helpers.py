@@ -24,6 +24,8 @@ LEDGER = {
     "lost": [],
     "known_bugs": [],
     "bad_inputs_tried": 0,
+    "secrets_found": None,
+    "secrets_searched_kib": None,
 }
 
 
@@ -79,7 +81,7 @@ class Faults(object):
 
 
 def write_summary(terminalreporter):
-    if not (LEDGER["faults_injected"] or LEDGER["bad_inputs_tried"]):
+    if not (LEDGER["faults_injected"] or LEDGER["bad_inputs_tried"] or LEDGER["secrets_found"] is not None):
         return
     write = terminalreporter.write_line
     terminalreporter.section("oci.registry reliability")
@@ -88,6 +90,8 @@ def write_summary(terminalreporter):
     write("fault scenarios: survived %(survived)d, failed cleanly %(failed_cleanly)d, lost %(lost)d"
           % LEDGER["scenarios"])
     write("bad inputs tried: %d" % LEDGER["bad_inputs_tried"])
+    if LEDGER["secrets_found"] is not None:
+        write("secrets found: %(secrets_found)d (in %(secrets_searched_kib)d KiB of -vvv output and results)" % LEDGER)
     for name in LEDGER["lost"]:
         write("LOST: %s" % name)
     for bug in LEDGER["known_bugs"]:
