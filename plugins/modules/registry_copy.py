@@ -57,12 +57,13 @@ options:
       - Keys not given here come from the top-level connection options when O(src) is on the O(registry_url)
         registry, else from the defaults of each key.
     type: dict
-    suboptions:
+    # dest_auth has the same keys: one definition, so the two cannot drift apart.
+    suboptions: &auth_suboptions
       username:
         description:
           - User name for Basic authentication or for the token service.
-          - When neither O(src_auth.username) nor O(src_auth.bearer_token) is set, credentials for the registry host
-            are looked up in O(src_auth.auth_file) (or the usual Docker and containers auth files).
+          - When neither a user name nor a bearer token is set, credentials for the registry host are looked up
+            in C(auth_file) (or the usual Docker and containers auth files).
         type: str
       password:
         description: Password or access token that goes with the user name. Never logged.
@@ -103,46 +104,7 @@ options:
       - Keys not given here come from the top-level connection options when O(dest) is on the O(registry_url)
         registry, else from the defaults of each key.
     type: dict
-    suboptions:
-      username:
-        description:
-          - User name for Basic authentication or for the token service.
-          - When neither O(dest_auth.username) nor O(dest_auth.bearer_token) is set, credentials for the registry
-            host are looked up in O(dest_auth.auth_file) (or the usual Docker and containers auth files).
-        type: str
-      password:
-        description: Password or access token that goes with the user name. Never logged.
-        type: str
-      bearer_token:
-        description: A ready-made Bearer token sent without asking a token service.
-        type: str
-      auth_type:
-        description:
-          - How to authenticate, as the top-level O(auth_type). V(auto) when not set anywhere.
-        type: str
-        choices: [auto, basic, token, anonymous, none]
-      auth_file:
-        description: Docker C(config.json) or containers C(auth.json) to read credentials for the registry host from.
-        type: path
-      validate_certs:
-        description: Whether to verify the registry's TLS certificate. V(true) when not set anywhere.
-        type: bool
-      ca_path:
-        description: PEM file with the CA certificate(s) that verify the registry and its token service.
-        type: path
-      client_cert:
-        description: PEM file with a client certificate for mutual TLS.
-        type: path
-      client_key:
-        description: PEM file with the unencrypted private key of the client certificate.
-        type: path
-      timeout:
-        description: Timeout in seconds for connecting and for each read. V(60) when not set anywhere.
-        type: int
-      retries:
-        description: Retries of a request that failed with a connection error, timeout, 429 or 5xx. V(3) when not set
-          anywhere.
-        type: int
+    suboptions: *auth_suboptions
   platforms:
     description:
       - Copy only these platforms of a multi-platform source, each as C(os/architecture[/variant]), for example
