@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 import hashlib
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from ansible_collections.oci.registry.plugins.module_utils.retention import (
@@ -20,8 +22,6 @@ from ansible_collections.oci.registry.plugins.module_utils.retention import (
     plan_cleanup,
 )
 
-hypothesis = pytest.importorskip("hypothesis")
-st = pytest.importorskip("hypothesis.strategies")
 given = hypothesis.given
 settings = hypothesis.settings
 

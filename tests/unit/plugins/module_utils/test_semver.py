@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import absolute_import, division, print_function
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from ansible_collections.oci.registry.plugins.module_utils.semver import (
@@ -12,8 +14,6 @@ from ansible_collections.oci.registry.plugins.module_utils.semver import (
     sort_versions,
 )
 
-hypothesis = pytest.importorskip("hypothesis")
-st = pytest.importorskip("hypothesis.strategies")
 
 TAGS = ["latest", "1.0", "1.1.0", "v1.2.0", "1.2.5", "1.3.0-rc.1", "1.3.0", "1.25.3-alpine",
         "2.0.0", "2.1", "10.0.0", "0.2.3", "0.2.9", "0.3.0", "0.0.3", "0.0.4", "1.2.3.4", "stable"]
