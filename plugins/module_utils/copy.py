@@ -354,6 +354,7 @@ class CopyEngine:
                 pending = [plan for plan in plans if not plan.up_to_date]
                 graph = self._walk_plans(src.repository, dest.repository, pending)
                 referrer_graph, subjects = {}, {}
+                fallback_written = False
                 if referrers:
                     referrer_graph, subjects = self._walk_referrers(src.repository, dest.repository, plans, graph)
                 if self.check_mode:
@@ -365,13 +366,14 @@ class CopyEngine:
                     after = self._tag(dest.repository, plans, pending, graph)
                     if referrer_graph:
                         self._transfer(src.repository, dest.repository, referrer_graph)
-                        self._maintain_fallback_indexes(dest.repository, referrer_graph, subjects)
+                        fallback_written = self._maintain_fallback_indexes(dest.repository, referrer_graph,
+                                                                           subjects)
             except BaseException:
                 self._abort.set()
                 raise
             finally:
                 self._pool = None
-        return self._result(plans, after, multi, referrer_graph, time.monotonic() - started)
+        return self._result(plans, after, multi, referrer_graph, fallback_written, time.monotonic() - started)
 
     # ------------------------------------------------------------- planning
 
@@ -556,9 +558,9 @@ class CopyEngine:
             found = []
             for subject, listing in listings:
                 for descriptor in listing.descriptors:
-                    subjects.setdefault(subject, [])
-                    if descriptor.digest not in subjects[subject]:
-                        subjects[subject].append(descriptor.digest)
+                    # Kept per subject with the source's descriptor: a referrer the destination
+                    # already holds is not fetched again, but still belongs in its fallback index.
+                    subjects.setdefault(subject, {}).setdefault(descriptor.digest, descriptor)
                     found.append(descriptor.digest)
             found = [d for d in dict.fromkeys(found) if d not in referrer_graph and d not in graph]
             self._walk(src_repo, dest_repo, found, referrer_graph, referrer=True)
@@ -713,35 +715,52 @@ class CopyEngine:
         """Keep ``sha256-<hex>`` tag indexes for registries without a referrers API.
 
         Registries that answered the manifest PUT with OCI-Subject index the
-        referrer themselves; for the others the engine merges the new referrers
-        into whatever fallback index the destination already has.
+        referrer themselves; for the others the engine merges the referrers
+        into whatever fallback index the destination already has. Returns True
+        when a fallback index was written.
         """
-        per_subject = {}
-        for node in referrer_graph.values():
-            if node.exists and node.raw is None:
-                continue
-            if node.subject is None or node.subject_indexed:
-                continue
-            if node.subject in subjects and node.digest in subjects[node.subject]:
-                per_subject.setdefault(node.subject, []).append(node)
-        for subject, nodes in per_subject.items():
-            self._merge_fallback_index(dest_repo, subject, nodes)
+        written = False
+        for subject, listed in subjects.items():
+            pushed, present = [], []
+            for digest, source_descriptor in listed.items():
+                node = referrer_graph.get(digest)
+                if node is None or node.subject_indexed:
+                    continue
+                if node.raw is not None:
+                    if node.subject == subject:
+                        pushed.append(_referrer_descriptor(node))
+                else:
+                    present.append(source_descriptor.to_dict())
+            if present and self._listed_by_referrers_api(dest_repo, subject, present):
+                present = []
+            if self._merge_fallback_index(dest_repo, subject, pushed + present):
+                written = True
+        return written
 
-    def _merge_fallback_index(self, dest_repo, subject, nodes):
+    def _listed_by_referrers_api(self, dest_repo, subject, descriptors):
+        # Referrers the destination already held were pushed by an earlier run (or someone else):
+        # a registry with the referrers API indexed them then, and wants no fallback tag.
+        listing = self.dest.referrers.list_referrers(dest_repo, subject)
+        known = {d.digest for d in listing.descriptors}
+        return listing.via == "api" and all(d["digest"] in known for d in descriptors)
+
+    def _merge_fallback_index(self, dest_repo, subject, descriptors):
+        if not descriptors:
+            return False
         tag = fallback_tag(subject)
         try:
             existing = self.dest.manifests.get_manifest(dest_repo, tag)
             data = json.loads(existing.raw)
         except NotFoundError:
-            existing = None
             data = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
         listed = {entry.get("digest") for entry in data.get("manifests") or []}
-        additions = [_referrer_descriptor(node) for node in nodes if node.digest not in listed]
+        additions = [d for d in descriptors if d["digest"] not in listed]
         if not additions:
-            return
+            return False
         data["manifests"] = list(data.get("manifests") or []) + additions
         raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
         self.dest.manifests.put_manifest(dest_repo, tag, raw, OCI_INDEX)
+        return True
 
     # --------------------------------------------------------------- helpers
 
@@ -769,10 +788,10 @@ class CopyEngine:
         if self._abort.is_set():
             raise CopyAborted()
 
-    def _result(self, plans, after, multi, referrer_graph, duration):
+    def _result(self, plans, after, multi, referrer_graph, fallback_written, duration):
         tag_results = [plan.as_result(after.get(id(plan))) for plan in plans]
         referrers = sorted(node.digest for node in referrer_graph.values() if not node.exists or node.raw is not None)
-        changed = any(item["changed"] for item in tag_results) or bool(referrers)
+        changed = any(item["changed"] for item in tag_results) or bool(referrers) or fallback_written
         result = {
             "changed": changed,
             "manifests": self.stats.manifests,

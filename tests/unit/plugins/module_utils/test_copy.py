@@ -314,6 +314,25 @@ def test_referrers_copied_with_fallback_index_merged(registries, skopeo, unique_
     assert again["changed"] is False and again["referrers"] == []
 
 
+def test_referrer_already_at_destination_gets_its_fallback_tag_back(registries, skopeo, unique_repo):
+    """A signature present (untagged) at the destination while its sha256-<hex> tag is gone is listed again."""
+    index = images.push_index(registries, "plain", unique_repo, "1", attestation=False)
+    signature = images.push_artifact(registries, "plain", unique_repo, index)
+    src, dest = ref(registries, "plain", unique_repo, "1"), ref(registries, "plain2", unique_repo, "1")
+    engine(registries).copy(src, dest, referrers=True)
+    with client(registries, "plain2") as c:
+        c.manifests.delete_manifest(unique_repo, c.manifests.get_digest(unique_repo, fallback_tag(index.digest)))
+        assert c.manifests.head_manifest(unique_repo, signature.digest) is not None
+
+    again = engine(registries).copy(src, dest, referrers=True)
+
+    assert again["changed"] is True
+    listed = json.loads(skopeo.inspect_raw("plain2", unique_repo, fallback_tag(index.digest)))
+    assert [entry["digest"] for entry in listed["manifests"]] == [signature.digest]
+    assert listed["manifests"][0]["artifactType"] == signature.artifact_type
+    assert engine(registries).copy(src, dest, referrers=True)["changed"] is False
+
+
 def test_referrers_of_platform_manifest_follow_it(registries, unique_repo):
     index = images.push_index(registries, "plain", unique_repo, "1", attestation=False)
     arm = index.image_for("linux/arm64")
