@@ -8,4 +8,9 @@ ln -sfn "$ROOT" "$ROOT/.build/ansible_collections/oci/registry"
 export PYTHONPATH="$ROOT/.build" ANSIBLE_COLLECTIONS_PATH="$ROOT/.build" PATH="$ROOT/.venv/bin:$PATH"
 # Shared registries: started if needed, never stopped here (other sessions may use them).
 "$PY" "$ROOT/tests/registries" start >/dev/null
-exec "$PY" "$ROOT/benchmarks/bench_copy.py" "$@"
+"$PY" "$ROOT/benchmarks/bench_copy.py" "$@"
+
+# ------------------------------------------------------------------------------------------------
+# Load (issue 7): a 5,000-repository catalog, 10,000 tags vs skopeo list-tags, 20 concurrent module
+# runs. Its own registry set in a temporary state dir; writes benchmarks/results/load.md.
+"$PY" "$ROOT/benchmarks/load/load.py"
