@@ -14,9 +14,18 @@ tests/output/reliability-faults.json.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
-from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import Faults, write_summary
+from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import (
+    Faults,
+    dump_worker,
+    merge_workers,
+    write_summary,
+)
+
+RUN_ID = uuid.uuid4().hex[:12]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -35,5 +44,19 @@ def faults(registries, request):
     tracker.settle()
 
 
+# pytest-xdist (ansible-test runs units with -n auto): workers hand their ledgers to the controller.
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["reliability_run_id"] = RUN_ID
+
+
+def pytest_sessionfinish(session):
+    workerinput = getattr(session.config, "workerinput", None)
+    if workerinput is not None and "reliability_run_id" in workerinput:
+        dump_worker(workerinput["reliability_run_id"], workerinput.get("workerid", "gw"))
+
+
 def pytest_terminal_summary(terminalreporter):
+    if getattr(terminalreporter.config, "workerinput", None) is None:
+        merge_workers(RUN_ID)
     write_summary(terminalreporter)

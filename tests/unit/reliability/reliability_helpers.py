@@ -80,6 +80,42 @@ class Faults(object):
                 LEDGER["lost"].append(name)
 
 
+COUNTERS = ("faults_injected", "faults_survived", "faults_failed_cleanly", "faults_lost", "bad_inputs_tried")
+
+
+def worker_file(run_id, worker):
+    return os.path.join(os.path.dirname(REPORT_PATH), "reliability-%s-%s.json" % (run_id, worker))
+
+
+def dump_worker(run_id, worker):
+    """xdist worker: leave this worker's ledger for the controller to merge."""
+    os.makedirs(os.path.dirname(REPORT_PATH), exist_ok=True)
+    with open(worker_file(run_id, worker), "w") as handle:
+        json.dump(LEDGER, handle)
+
+
+def merge_workers(run_id):
+    """xdist controller: add every worker's ledger of this run to ours."""
+    directory = os.path.dirname(REPORT_PATH)
+    prefix = "reliability-%s-" % run_id
+    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+        if not name.startswith(prefix):
+            continue
+        path = os.path.join(directory, name)
+        with open(path) as handle:
+            other = json.load(handle)
+        os.unlink(path)
+        for key in COUNTERS:
+            LEDGER[key] += other[key]
+        for key in LEDGER["scenarios"]:
+            LEDGER["scenarios"][key] += other["scenarios"][key]
+        LEDGER["lost"] += other["lost"]
+        LEDGER["known_bugs"] += other["known_bugs"]
+        for key in ("secrets_found", "secrets_searched_kib"):
+            if other.get(key) is not None:
+                LEDGER[key] = (LEDGER[key] or 0) + other[key]
+
+
 def write_summary(terminalreporter):
     if not (LEDGER["faults_injected"] or LEDGER["bad_inputs_tried"] or LEDGER["secrets_found"] is not None):
         return

@@ -22,9 +22,8 @@ import textwrap
 import pytest
 import requests
 
-import ansible_collections
 from ansible_collections.oci.registry.tests.registries import images
-from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import LEDGER
+from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import COLLECTION_ROOT, LEDGER
 
 MODULES = ("registry_blob", "registry_catalog_info", "registry_copy", "registry_info", "registry_manifest",
            "registry_manifest_info", "registry_tag_info")
@@ -199,7 +198,7 @@ PLAYBOOK = textwrap.dedent("""\
 
 def collections_path():
     """The directory holding ansible_collections/ (the .build tree, or ansible-test's copy)."""
-    return os.path.dirname(os.path.abspath(list(ansible_collections.__path__)[0]))
+    return os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION_ROOT)))
 
 
 def fetch_bearer(env, repo):
