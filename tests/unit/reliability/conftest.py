@@ -14,18 +14,13 @@ tests/output/reliability-faults.json.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import (
     Faults,
-    dump_worker,
-    merge_workers,
+    finish_worker,
     write_summary,
 )
-
-RUN_ID = uuid.uuid4().hex[:12]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -44,19 +39,14 @@ def faults(registries, request):
     tracker.settle()
 
 
-# pytest-xdist (ansible-test runs units with -n auto): workers hand their ledgers to the controller.
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
-    node.workerinput["reliability_run_id"] = RUN_ID
-
-
+# pytest-xdist (ansible-test runs units with -n auto): the controller never loads this conftest
+# (it collects nothing), so each worker leaves its ledger and the last one to finish merges them
+# into tests/output/reliability-faults.json.
 def pytest_sessionfinish(session):
     workerinput = getattr(session.config, "workerinput", None)
-    if workerinput is not None and "reliability_run_id" in workerinput:
-        dump_worker(workerinput["reliability_run_id"], workerinput.get("workerid", "gw"))
+    if workerinput is not None:
+        finish_worker(workerinput.get("workerid", "gw"), int(workerinput.get("workercount", 1)))
 
 
 def pytest_terminal_summary(terminalreporter):
-    if getattr(terminalreporter.config, "workerinput", None) is None:
-        merge_workers(RUN_ID)
     write_summary(terminalreporter)

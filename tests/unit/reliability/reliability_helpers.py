@@ -83,37 +83,50 @@ class Faults(object):
 COUNTERS = ("faults_injected", "faults_survived", "faults_failed_cleanly", "faults_lost", "bad_inputs_tried")
 
 
-def worker_file(run_id, worker):
-    return os.path.join(os.path.dirname(REPORT_PATH), "reliability-%s-%s.json" % (run_id, worker))
+def _merge(other):
+    for key in COUNTERS:
+        LEDGER[key] += other[key]
+    for key in LEDGER["scenarios"]:
+        LEDGER["scenarios"][key] += other["scenarios"][key]
+    LEDGER["lost"] += other["lost"]
+    LEDGER["known_bugs"] += other["known_bugs"]
+    for key in ("secrets_found", "secrets_searched_kib"):
+        if other.get(key) is not None:
+            LEDGER[key] = (LEDGER[key] or 0) + other[key]
 
 
-def dump_worker(run_id, worker):
-    """xdist worker: leave this worker's ledger for the controller to merge."""
-    os.makedirs(os.path.dirname(REPORT_PATH), exist_ok=True)
-    with open(worker_file(run_id, worker), "w") as handle:
-        json.dump(LEDGER, handle)
+def finish_worker(worker, workers):
+    """xdist worker: leave this worker's ledger; the last worker of the run (same parent) merges them all."""
+    import fcntl
 
-
-def merge_workers(run_id):
-    """xdist controller: add every worker's ledger of this run to ours."""
     directory = os.path.dirname(REPORT_PATH)
-    prefix = "reliability-%s-" % run_id
-    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-        if not name.startswith(prefix):
-            continue
-        path = os.path.join(directory, name)
-        with open(path) as handle:
-            other = json.load(handle)
-        os.unlink(path)
+    os.makedirs(directory, exist_ok=True)
+    prefix = "reliability-%d-" % os.getppid()
+    with open(os.path.join(directory, prefix + "lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(os.path.join(directory, prefix + worker + ".json"), "w") as handle:
+            json.dump(LEDGER, handle)
+        parts = [name for name in os.listdir(directory) if name.startswith(prefix) and name.endswith(".json")]
+        if len(parts) < workers:
+            return
         for key in COUNTERS:
-            LEDGER[key] += other[key]
-        for key in LEDGER["scenarios"]:
-            LEDGER["scenarios"][key] += other["scenarios"][key]
-        LEDGER["lost"] += other["lost"]
-        LEDGER["known_bugs"] += other["known_bugs"]
-        for key in ("secrets_found", "secrets_searched_kib"):
-            if other.get(key) is not None:
-                LEDGER[key] = (LEDGER[key] or 0) + other[key]
+            LEDGER[key] = 0
+        LEDGER["scenarios"] = dict.fromkeys(LEDGER["scenarios"], 0)
+        LEDGER["lost"], LEDGER["known_bugs"] = [], []
+        LEDGER["secrets_found"] = LEDGER["secrets_searched_kib"] = None
+        for name in parts:
+            path = os.path.join(directory, name)
+            with open(path) as handle:
+                _merge(json.load(handle))
+            os.unlink(path)
+        write_report()
+    os.unlink(os.path.join(directory, prefix + "lock"))
+
+
+def write_report():
+    os.makedirs(os.path.dirname(REPORT_PATH), exist_ok=True)
+    with open(REPORT_PATH, "w") as handle:
+        json.dump(dict(LEDGER, written_at=time.strftime("%Y-%m-%dT%H:%M:%S")), handle, indent=2, sort_keys=True)
 
 
 def write_summary(terminalreporter):
@@ -133,9 +146,7 @@ def write_summary(terminalreporter):
     for bug in LEDGER["known_bugs"]:
         write("known bug (xfail): %s: %s" % (bug["test"], bug["reason"]))
     try:
-        os.makedirs(os.path.dirname(REPORT_PATH), exist_ok=True)
-        with open(REPORT_PATH, "w") as handle:
-            json.dump(dict(LEDGER, written_at=time.strftime("%Y-%m-%dT%H:%M:%S")), handle, indent=2, sort_keys=True)
+        write_report()
         write("written to %s" % REPORT_PATH)
     except OSError as exc:
         write("could not write %s: %s" % (REPORT_PATH, exc))
