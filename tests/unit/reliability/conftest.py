@@ -19,8 +19,21 @@ import pytest
 from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import (
     Faults,
     finish_worker,
+    flush,
+    run_key,
     write_summary,
 )
+
+
+def pytest_configure(config):
+    run_key(config)
+
+
+@pytest.fixture(autouse=True)
+def _reliability_journal():
+    """After each test (and its fixtures' teardown): its counts go to the run's journal."""
+    yield
+    flush()
 
 
 @pytest.hookimpl(hookwrapper=True)

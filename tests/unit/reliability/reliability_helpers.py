@@ -95,32 +95,79 @@ def _merge(other):
             LEDGER[key] = (LEDGER[key] or 0) + other[key]
 
 
+def _reset():
+    for key in COUNTERS:
+        LEDGER[key] = 0
+    LEDGER["scenarios"] = dict.fromkeys(LEDGER["scenarios"], 0)
+    LEDGER["lost"], LEDGER["known_bugs"] = [], []
+    LEDGER["secrets_found"] = LEDGER["secrets_searched_kib"] = None
+
+
+# ansible-test runs every test in a forked child (ansible_forked) and in xdist workers, so the
+# in-memory ledger of one process sees little: each test appends its part to a journal shared by
+# the run, and whoever finishes the run sums it.
+RUN_ENV = "OCI_REGISTRY_RELIABILITY_RUN"
+
+
+def run_key(config):
+    """Same for every process of one pytest run: the xdist controller's pid, or pytest's own."""
+    if RUN_ENV not in os.environ:
+        workerinput = getattr(config, "workerinput", None)
+        os.environ[RUN_ENV] = str(os.getppid() if workerinput is not None else os.getpid())
+    return os.environ[RUN_ENV]
+
+
+def _journal():
+    return os.path.join(os.path.dirname(REPORT_PATH), "reliability-journal-%s.jsonl" % os.environ.get(RUN_ENV, "0"))
+
+
+def flush():
+    """Append what this process counted since the last flush to the run's journal."""
+    if not (any(LEDGER[key] for key in COUNTERS) or any(LEDGER["scenarios"].values()) or LEDGER["lost"]
+            or LEDGER["known_bugs"] or LEDGER["secrets_found"] is not None):
+        return
+    os.makedirs(os.path.dirname(REPORT_PATH), exist_ok=True)
+    line = (json.dumps(LEDGER) + "\n").encode("utf-8")
+    handle = os.open(_journal(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(handle, line)
+    finally:
+        os.close(handle)
+    _reset()
+
+
+def collect():
+    """Sum the run's journal into LEDGER (and remove it)."""
+    _reset()
+    path = _journal()
+    if os.path.exists(path):
+        with open(path) as handle:
+            for line in handle:
+                if line.strip():
+                    _merge(json.loads(line))
+        os.unlink(path)
+
+
 def finish_worker(worker, workers):
-    """xdist worker: leave this worker's ledger; the last worker of the run (same parent) merges them all."""
+    """xdist worker: the last worker of the run to finish sums the journal and writes the report."""
     import fcntl
 
+    flush()
     directory = os.path.dirname(REPORT_PATH)
     os.makedirs(directory, exist_ok=True)
-    prefix = "reliability-%d-" % os.getppid()
-    with open(os.path.join(directory, prefix + "lock"), "w") as lock:
+    prefix = "reliability-%s-" % os.environ.get(RUN_ENV, "0")
+    lock_path = os.path.join(directory, prefix + "lock")
+    with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with open(os.path.join(directory, prefix + worker + ".json"), "w") as handle:
-            json.dump(LEDGER, handle)
-        parts = [name for name in os.listdir(directory) if name.startswith(prefix) and name.endswith(".json")]
-        if len(parts) < workers:
+        open(os.path.join(directory, prefix + "done-" + worker), "w").close()
+        done = [name for name in os.listdir(directory) if name.startswith(prefix + "done-")]
+        if len(done) < workers:
             return
-        for key in COUNTERS:
-            LEDGER[key] = 0
-        LEDGER["scenarios"] = dict.fromkeys(LEDGER["scenarios"], 0)
-        LEDGER["lost"], LEDGER["known_bugs"] = [], []
-        LEDGER["secrets_found"] = LEDGER["secrets_searched_kib"] = None
-        for name in parts:
-            path = os.path.join(directory, name)
-            with open(path) as handle:
-                _merge(json.load(handle))
-            os.unlink(path)
+        for name in done:
+            os.unlink(os.path.join(directory, name))
+        collect()
         write_report()
-    os.unlink(os.path.join(directory, prefix + "lock"))
+    os.unlink(lock_path)
 
 
 def write_report():
@@ -129,7 +176,19 @@ def write_report():
         json.dump(dict(LEDGER, written_at=time.strftime("%Y-%m-%dT%H:%M:%S")), handle, indent=2, sort_keys=True)
 
 
+RUN_START = time.time()
+
+
 def write_summary(terminalreporter):
+    if getattr(terminalreporter.config, "workerinput", None) is not None:
+        return  # an xdist worker: the last one to finish wrote the report (finish_worker)
+    flush()
+    collect()
+    if not any(LEDGER[key] for key in COUNTERS) and os.path.exists(REPORT_PATH) \
+            and os.path.getmtime(REPORT_PATH) >= RUN_START:
+        # xdist controller: print what the workers wrote.
+        with open(REPORT_PATH) as handle:
+            _merge(json.load(handle))
     if not (LEDGER["faults_injected"] or LEDGER["bad_inputs_tried"] or LEDGER["secrets_found"] is not None):
         return
     write = terminalreporter.write_line
