@@ -146,8 +146,8 @@ def catalog_rows(env, url, expected_repos, workdir):
         names = result.get("repositories") or []
         ours = [name for name in names if name.startswith("load/")]
         rows.append({
-            "scenario": "catalog, %d repositories (registry_catalog_info, page_size %d)" % (len(expected_repos),
-                                                                                           page_size),
+            "scenario": "catalog, %d repositories (registry_catalog_info, page_size %d)"
+                        % (len(expected_repos), page_size),
             "seconds": seconds, "rss_mib": rss, "items": len(ours),
             "complete": set(ours) == expected_repos, "correct": not result.get("failed") and
             len(ours) == len(set(ours)) and names == sorted(names),
@@ -258,8 +258,9 @@ def main():
     text = table(rows)
     header = ("# Load benchmark\n\n%s, Python %s, %d CPUs; distribution registry (plain HTTP, filesystem storage) "
               "on 127.0.0.1. Seeding: %.1f s. Total: %.1f s. Peak RSS is the module process's own "
-              "(VmHWM of the module process).\n\n" % (platform.platform(), platform.python_version(), os.cpu_count() or 0,
-                                              seed_seconds, time.monotonic() - total))
+              "(VmHWM of the module process).\n\n"
+              % (platform.platform(), platform.python_version(), os.cpu_count() or 0, seed_seconds,
+                 time.monotonic() - total))
     print()
     print(text)
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)

@@ -76,8 +76,8 @@ class Rule(object):
         self.matches = 0
 
     def __repr__(self):
-        return "Rule(%s %s %s, times=%s, hits=%d)" % (self.action, self.method or "*",
-                                                       self.path.pattern if self.path else "*", self.times, self.hits)
+        pattern = self.path.pattern if self.path else "*"
+        return "Rule(%s %s %s, times=%s, hits=%d)" % (self.action, self.method or "*", pattern, self.times, self.hits)
 
     @property
     def exhausted(self):

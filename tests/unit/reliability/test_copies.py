@@ -36,7 +36,6 @@ BLOB_GET = r"/blobs/sha256:"
 UPLOADS = r"/blobs/uploads/"
 
 
-
 @pytest.fixture(scope="module")
 def source(registries):
     """A two-layer OCI image at <repo>:v1 on the plain registry, shared by the module's tests (only read);
@@ -127,8 +126,8 @@ def _persistent(faults, registries, source, unique_repo, side, method, path, fau
 
 
 @pytest.mark.parametrize("side, method, path, fault, expected", PERSISTENT)
-def test_copy_persistent_fault_fails_without_tag(faults, registries, source, unique_repo, side, method, path, fault,
-                                                  expected):
+def test_copy_persistent_fault_fails_without_tag(faults, registries, source, unique_repo, side, method, path,
+                                                 fault, expected):
     _persistent(faults, registries, source, unique_repo, side, method, path, fault, expected)
 
 

@@ -206,7 +206,7 @@ def test_registry_blob_dest_survives_transient_fault(faults, blob, fault, tmp_pa
 ])
 @pytest.mark.parametrize("existing", [False, True], ids=["new-file", "existing-file"])
 def test_registry_blob_dest_never_half_written(faults, blob, fault, expected, existing, tmp_path, capsys,
-                                                fast_backoff):
+                                               fast_backoff):
     faults.expect("fail_clean")
     repository, digest, _data = blob
     proxy = faults.proxy()

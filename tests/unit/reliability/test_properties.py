@@ -42,9 +42,8 @@ PROPERTY = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=
                     database=None)
 
 # Text that looks like references more often than uniform unicode would.
-REFERENCE_ALPHABET = st.sampled_from(list("abcxyzABZ0189/:@._-+ \t\n%[]?#=") + ["sha256:", "sha512:", "http://",
-                                                                               "https://", "localhost", "docker.io",
-                                                                               "\u00e9", "\x00", "//", "::"])
+REFERENCE_ALPHABET = st.sampled_from(list("abcxyzABZ0189/:@._-+ \t\n%[]?#=") + [
+    "sha256:", "sha512:", "http://", "https://", "localhost", "docker.io", "\u00e9", "\x00", "//", "::"])
 reference_like = st.lists(REFERENCE_ALPHABET, max_size=40).map("".join)
 any_text = st.one_of(st.text(max_size=300), reference_like)
 

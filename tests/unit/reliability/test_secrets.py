@@ -203,9 +203,9 @@ def collections_path():
 
 def fetch_bearer(env, repo):
     token = env["registries"]["token"]
-    response = requests.get(token["realm"], params={"service": token["service"],
-                                                     "scope": "repository:%s:pull" % repo,
-                                                     "offline_token": "true", "client_id": "secrets-test"},
+    params = {"service": token["service"], "scope": "repository:%s:pull" % repo, "offline_token": "true",
+              "client_id": "secrets-test"}
+    response = requests.get(token["realm"], params=params,
                             auth=("admin", token["users"]["admin"]), verify=env["ca_path"], timeout=20)
     response.raise_for_status()
     body = response.json()
