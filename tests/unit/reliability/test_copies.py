@@ -15,9 +15,9 @@ import json
 import os
 import secrets
 import signal
+import re
 import subprocess
 import sys
-import re
 import time
 
 import pytest
@@ -149,7 +149,6 @@ def test_copy_persistent_fault_leaves_no_upload_session(faults, registries, sour
         assert set(leftover) <= cancelled, (leftover, cancelled)
     else:
         assert leftover == []
-
 
 
 # --------------------------------------------------------------------------- SIGKILL mid-copy
