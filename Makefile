@@ -60,7 +60,7 @@ changelog-lint: venv
 	cd $(ROOT) && antsibull-changelog lint
 
 docs-lint: tree
-	cd $(BUILD)/ansible_collections/oci/registry && antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+	cd $(BUILD)/ansible_collections/oci/registry && antsibull-docs lint-collection-docs --plugin-docs .
 
 build: venv
 	@mkdir -p $(BUILD)/dist
