@@ -197,6 +197,16 @@ def _delete(repository):
 
 # --------------------------------------------------------------------------- client
 
+def _scope_hint(username, wanted):
+    """What a 401 with credentials means for the scope that was refused."""
+    who = "user %s" % username if username else "the token"
+    if wanted and wanted.startswith("registry:catalog"):
+        return ("%s was granted less than this needs (%s); it may not list the catalog: ask for catalog access, "
+                "or name the repositories instead" % (who, wanted))
+    return "%s was granted less than this needs%s; it probably lacks push/delete permission on the repository" % (
+        who, " (%s)" % wanted if wanted else "")
+
+
 class RegistryClient(object):
     """One registry, one set of credentials, one connection pool."""
 
@@ -286,10 +296,7 @@ class RegistryClient(object):
                 return InsufficientScopeError(
                     err.message, challenge=err.challenge, status=err.status, errors=err.errors,
                     headers=err.headers, registry=err.registry, repository=repository, reference=reference,
-                    action=action, hint=hint or (
-                        "user %s was granted less than this needs%s; it probably lacks push/delete "
-                        "permission on the repository" % (self.auth.username or "(token)",
-                                                          " (%s)" % wanted if wanted else "")))
+                    action=action, hint=hint or _scope_hint(self.auth.username, wanted))
             if self.auth.credentials_withheld:
                 err.hint = ("credentials were withheld because the token realm is plain HTTP on another host; "
                             "serve the token service over HTTPS")

@@ -336,6 +336,14 @@ def test_pull_only_user_denied_push_with_clear_error(registries, connect, unique
     assert registries["registries"]["token"]["users"]["puller"] not in text
 
 
+def test_catalog_denied_hint_speaks_of_the_catalog(connect):
+    puller = connect("token", user="puller")
+    with pytest.raises(PermissionDeniedError) as info:
+        puller.catalog.get_catalog()
+    assert "registry:catalog" in info.value.hint and "catalog access" in info.value.hint
+    assert "push/delete" not in info.value.hint
+
+
 def test_wrong_password_and_missing_credentials(registries, connect):
     url = registries["registries"]["token"]["url"]
     with RegistryClient(url, username="admin", password="wrong-pw", ca_path=registries["ca_path"]) as client:
