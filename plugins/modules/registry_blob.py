@@ -201,7 +201,6 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.errors import DigestMismatchError, TransportError
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
     validate_digest,
     validate_repository,
@@ -236,29 +235,6 @@ def blob_diff(repository, digest, before, after):
                 after=dict(repository=repository, digest=digest, present=after))
 
 
-def fetch_to(client, repository, digest, algorithm, path, retries):
-    """Stream the blob into path; a connection broken mid-body starts over, up to ``retries`` times.
-
-    The transport retries requests that got no answer; a body that breaks after the
-    answer started cannot be replayed there, so the whole download is repeated here.
-    """
-    attempts = max(0, retries or 0) + 1
-    for attempt in range(attempts):
-        hasher = hashlib.new(algorithm)
-        size = 0
-        try:
-            with open(path, 'wb') as out:
-                with client.blobs.get_blob(repository, digest) as blob:
-                    for chunk in blob.iter_chunks(READ_SIZE):
-                        hasher.update(chunk)
-                        out.write(chunk)
-                        size += len(chunk)
-            return hasher, size
-        except TransportError:
-            if attempt + 1 >= attempts:
-                raise
-
-
 def download(module, client, repository, digest):
     """Write the blob to dest through a temporary file, so dest is never half written."""
     dest = module.params['dest']
@@ -289,12 +265,10 @@ def download(module, client, repository, digest):
             handle, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part', dir=directory)
             os.close(handle)
             try:
-                hasher, size = fetch_to(client, repository, digest, algorithm, tmp, module.params['retries'])
-                # The client verifies too; this second check covers what reached the disk.
-                written = '%s:%s' % (algorithm, hasher.hexdigest())
-                if written != digest:
-                    raise DigestMismatchError('downloaded content hashes to %s' % written, registry=client.registry_url,
-                                              repository=repository, reference=digest, action='download blob')
+                # The client verifies size and digest of what it writes and resumes a broken body
+                # with a Range request; on a mismatch it raises and the temporary file goes.
+                with open(tmp, 'wb') as out:
+                    size = client.blobs.download_blob(repository, digest, out)
                 module.atomic_move(tmp, dest, unsafe_writes=module.params['unsafe_writes'])
             finally:
                 if os.path.exists(tmp):
