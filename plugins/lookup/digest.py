@@ -200,7 +200,6 @@ _raw:
     - sha256:4c5e8a3d0b1f2a6e9d7c8b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e
 '''
 
-import json
 import re
 import traceback
 import warnings
@@ -224,10 +223,10 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
 # turns a missing library into a clear lookup error at run time.
 try:
     from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-    from ansible_collections.oci.registry.plugins.module_utils.media import select_platform
+    from ansible_collections.oci.registry.plugins.module_utils.media import config_platform, select_platform
 except ImportError:
     RegistryClient = None
-    select_platform = None
+    config_platform = select_platform = None
     CLIENT_IMPORT_ERROR = traceback.format_exc()
 else:
     CLIENT_IMPORT_ERROR = None
@@ -347,13 +346,8 @@ class LookupModule(LookupBase):
         # A single-platform image: its platform is in the image configuration
         # (schema 1 manifests carry the architecture themselves).
         found = None
-        config = getattr(manifest, 'config', None)
-        if config is not None:
-            with client.blobs.get_blob(ref.repository, config.digest, expected_size=config.size) as blob:
-                data = json.loads(blob.read_all())
-            if isinstance(data, dict) and data.get('os') and data.get('architecture'):
-                found = parse_platform({'os': data['os'], 'architecture': data['architecture'],
-                                        'variant': data.get('variant')})
+        if getattr(manifest, 'config', None) is not None:
+            found = config_platform(client.blobs.get_config(ref.repository, manifest))
         elif isinstance(getattr(manifest, 'data', None), dict) and manifest.data.get('architecture'):
             found = parse_platform({'os': 'linux', 'architecture': manifest.data['architecture']})
         if found is None:

@@ -86,6 +86,8 @@ MONOLITHIC_LIMIT = 32 * 1024 * 1024
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 DEFAULT_CONCURRENCY = 8
 MAX_PAGES = 100000
+# Image configurations are small JSON documents; this bounds what is read into memory.
+MAX_CONFIG_SIZE = 16 * 1024 * 1024
 DELETE_HINT = ("deletes are disabled on this registry; for the distribution registry set "
                "REGISTRY_STORAGE_DELETE_ENABLED=true (storage.delete.enabled: true)")
 HUB_API_URL = "https://hub.docker.com"
@@ -724,6 +726,28 @@ class BlobStream(object):
 
 
 class BlobsApi(_Group):
+    def get_config(self, repository, manifest, max_size=MAX_CONFIG_SIZE):
+        """The image configuration of an image manifest as a dict, verified against its digest.
+
+        None when the manifest has no configuration blob (schema 1, some artifacts), or when the
+        blob is not a JSON object (artifacts may use any config type). A blob announced larger than
+        ``max_size`` raises ProtocolError rather than being read into memory.
+        """
+        config = getattr(manifest, "config", None)
+        if config is None or not config.digest:
+            return None
+        if config.size is not None and config.size > max_size:
+            raise ProtocolError("configuration blob %s is %d bytes, more than an image configuration can be"
+                                % (config.digest, config.size), registry=self.registry, repository=repository,
+                                reference=config.digest, action="get config")
+        with self.get_blob(repository, config.digest, expected_size=config.size) as blob:
+            raw = blob.read_all(limit=max_size)
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
     def blob_exists(self, repository, digest):
         """Size of the blob, or None when the repository does not have it."""
         validate_repository(repository)

@@ -283,6 +283,16 @@ def select_platform(index, platform):
                         hint="available platforms: %s" % (", ".join(available) or "none"))
 
 
+def config_platform(config):
+    """The Platform an image configuration declares, or None when it names no os/architecture."""
+    from ansible_collections.oci.registry.plugins.module_utils.reference import parse_platform
+
+    if not isinstance(config, dict) or not config.get("os") or not config.get("architecture"):
+        return None
+    return parse_platform({"os": config["os"], "architecture": config["architecture"],
+                           "variant": config.get("variant")})
+
+
 def dumps_canonical(data):
     """Compact JSON with stable key order, for manifests we create ourselves."""
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")

@@ -256,7 +256,6 @@ trace:
       bytes_received: 1025
 '''
 
-import json
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
@@ -268,6 +267,7 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     run_module,
 )
 from ansible_collections.oci.registry.plugins.module_utils.media import (
+    config_platform,
     index_platforms,
     select_platform,
 )
@@ -276,19 +276,6 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     validate_reference,
     validate_repository,
 )
-
-MAX_CONFIG_SIZE = 16 * 1024 * 1024
-
-
-def read_config(client, repository, descriptor):
-    with client.blobs.get_blob(repository, descriptor.digest, expected_size=descriptor.size) as blob:
-        raw = blob.read_all()
-    try:
-        data = json.loads(raw.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError):
-        data = None
-    return data if isinstance(data, dict) else None
-
 
 def config_summary(descriptor, data):
     container = data.get('config') or {}
@@ -309,12 +296,6 @@ def config_summary(descriptor, data):
         history=data.get('history') or [],
         raw=data,
     )
-
-
-def config_platform(data):
-    if not data or not data.get('os') or not data.get('architecture'):
-        return None
-    return parse_platform(dict(os=data['os'], architecture=data['architecture'], variant=data.get('variant')))
 
 
 def run(module):
@@ -358,10 +339,7 @@ def run(module):
 
     config = getattr(manifest, 'config', None)
     if (params['include_config'] or wanted is not None) and config is not None:
-        if config.size is not None and config.size > MAX_CONFIG_SIZE:
-            fail(module, 'configuration blob %s of %s:%s is %d bytes, more than an image configuration can be'
-                 % (config.digest, repository, reference, config.size))
-        data = read_config(client, repository, config)
+        data = client.blobs.get_config(repository, manifest)
         if data is not None:
             platform = config_platform(data)
             if platform is not None:

@@ -231,7 +231,6 @@ trace:
       bytes_received: 51
 '''
 
-import json
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -249,32 +248,25 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     validate_repository,
 )
 from ansible_collections.oci.registry.plugins.module_utils.media import (
+    config_platform,
     index_platforms,
 )
+
+# Configurations are read for every distinct image listed, so bigger blobs (artifact configs)
+# are skipped rather than fetched.
+MAX_DETAIL_CONFIG_SIZE = 4 * 1024 * 1024
 
 
 def config_summary(client, repository, manifest):
     """(created, platform) of an image manifest's configuration, (None, None) when it has none."""
     config = getattr(manifest, 'config', None)
-    if config is None or not config.digest:
+    if config is None or (config.size is not None and config.size > MAX_DETAIL_CONFIG_SIZE):
         return None, None
-    # Configurations are small JSON documents; artifacts may use other types, which are skipped.
-    if config.size is not None and config.size > 4 * 1024 * 1024:
+    data = client.blobs.get_config(repository, manifest)
+    if data is None:
         return None, None
-    with client.blobs.get_blob(repository, config.digest, expected_size=config.size) as blob:
-        raw = blob.read_all()
-    try:
-        data = json.loads(raw.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError):
-        return None, None
-    if not isinstance(data, dict):
-        return None, None
-    platform = None
-    if data.get('os') and data.get('architecture'):
-        platform = '%s/%s' % (data['os'], data['architecture'])
-        if data.get('variant'):
-            platform += '/' + data['variant']
-    return data.get('created'), platform
+    platform = config_platform(data)
+    return data.get('created'), str(platform) if platform is not None else None
 
 
 class DetailCollector(object):

@@ -66,20 +66,6 @@ class FakeResult(object):
         self.size = len(raw)
 
 
-class FakeBlob(object):
-    def __init__(self, data):
-        self.data = data
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def read_all(self):
-        return self.data
-
-
 class FakeClient(object):
     """Stands in for RegistryClient; records how it was built and what it was asked."""
 
@@ -114,9 +100,9 @@ class FakeClient(object):
     def get_manifest(self, repository, reference):
         return self._answer(FakeClient.manifests, repository, reference)
 
-    def get_blob(self, repository, digest, expected_size=None):
-        assert digest == CONFIG
-        return FakeBlob(SINGLE_CONFIG)
+    def get_config(self, repository, manifest):
+        assert manifest.config.digest == CONFIG
+        return json.loads(SINGLE_CONFIG)
 
     def close(self):
         self.closed = True

@@ -20,6 +20,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     InsufficientScopeError,
     NotFoundError,
     PermissionDeniedError,
+    ProtocolError,
     TLSError,
 )
 from ansible_collections.oci.registry.tests.registries import images
@@ -334,6 +335,21 @@ def test_pull_only_user_denied_push_with_clear_error(registries, connect, unique
     text = str(err)
     assert unique_repo in text and "permission" in text
     assert registries["registries"]["token"]["users"]["puller"] not in text
+
+
+def test_get_config_reads_the_verified_configuration(registries, connect, unique_repo):
+    index = images.push_index(registries, "plain", unique_repo, "1", attestation=False)
+    arm = index.image_for("linux/arm64")
+    client = connect("plain")
+    manifest = client.manifests.get_manifest(unique_repo, arm.digest).manifest
+    config = client.blobs.get_config(unique_repo, manifest)
+    # The builder wrote the configuration as canonical JSON: re-encoding what we read must give its digest.
+    assert "sha256:" + hashlib.sha256(images.canonical_json(config)).hexdigest() == arm.config["digest"]
+    assert str(media.config_platform(config)) == "linux/arm64/v8"
+    with pytest.raises(ProtocolError):
+        client.blobs.get_config(unique_repo, manifest, max_size=8)
+    index_manifest = client.manifests.get_manifest(unique_repo, "1").manifest
+    assert client.blobs.get_config(unique_repo, index_manifest) is None
 
 
 def test_catalog_denied_hint_speaks_of_the_catalog(connect):
