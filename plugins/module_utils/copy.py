@@ -32,13 +32,13 @@ from ansible_collections.oci.registry.plugins.module_utils.media import (
     OCI_INDEX,
     Descriptor,
     SCHEMA1_TYPES,
+    config_platform,
     is_attestation,
     parse_manifest,
     sha256_digest,
 )
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
     ImageReference,
-    Platform,
     parse_platform,
     parse_reference,
 )
@@ -459,16 +459,13 @@ class CopyEngine:
     def _check_single_platform(self, plan, manifest, platforms):
         if manifest.media_type in SCHEMA1_TYPES or getattr(manifest, "config", None) is None:
             return
-        with self.src.blobs.get_blob(plan.src.repository, manifest.config.digest,
-                                     expected_size=manifest.config.size) as stream:
-            config = json.loads(stream.read_all())
-        actual = Platform(config.get("os") or "", config.get("architecture") or "", config.get("variant"))
+        actual = config_platform(self.src.blobs.get_config(plan.src.repository, manifest))
         for wanted in platforms:
-            if not parse_platform(wanted).matches(actual):
+            if actual is None or not parse_platform(wanted).matches(actual):
                 raise NotFoundError(
-                    "source is a single-platform image for %s, platform %s was asked for" % (actual, wanted),
+                    "source is a single-platform image for %s, platform %s was asked for" % (actual or "an unknown platform", wanted),
                     registry=plan.src.registry, repository=plan.src.repository, reference=plan.src.reference,
-                    action="copy", hint="available platforms: %s" % actual)
+                    action="copy", hint="available platforms: %s" % (str(actual) if actual else "none declared"))
 
     def _check_overwrite(self, plans):
         conflicts = [plan for plan in plans if plan.dest_before is not None and not plan.up_to_date]

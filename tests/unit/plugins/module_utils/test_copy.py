@@ -173,6 +173,16 @@ def test_unknown_platform_fails_before_writing(registries, unique_repo):
     assert dest_digest(registries, "plain2", unique_repo, "multi") is None
 
 
+def test_single_platform_source_checked_against_its_configuration(registries, unique_repo):
+    image = images.push_oci_image(registries, "plain", unique_repo, "arm", platform="linux/arm64/v8")
+    src = ref(registries, "plain", unique_repo, "arm")
+    with pytest.raises(NotFoundError, match="single-platform image for linux/arm64/v8"):
+        engine(registries).copy(src, ref(registries, "plain2", unique_repo, "amd"), platforms=["linux/amd64"])
+    assert dest_digest(registries, "plain2", unique_repo, "amd") is None
+    result = engine(registries).copy(src, ref(registries, "plain2", unique_repo, "arm"), platforms=["linux/arm64"])
+    assert result["dest_digest"] == image.digest
+
+
 def test_tag_pattern_sends_shared_blobs_once(registries, skopeo, unique_repo):
     shared = images.deterministic_bytes("shared-base", 64 * 1024)
     pushed = []
