@@ -277,6 +277,7 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     validate_repository,
 )
 
+
 def config_summary(descriptor, data):
     container = data.get('config') or {}
     return dict(
