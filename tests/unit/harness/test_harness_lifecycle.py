@@ -36,6 +36,15 @@ def _alive(pids_with_start_times):
     return [pid for pid, start_time in pids_with_start_times if launcher.process_start_time(pid) == start_time]
 
 
+def _in_proc_even_as_zombie(pid, start_time):
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    return int(stat[stat.rindex(")") + 2:].split()[19]) == start_time
+
+
 def _snapshot(state_dir):
     return [(pid, launcher.process_start_time(pid)) for pid in launcher.process_ids(state_dir).values()]
 
@@ -61,8 +70,9 @@ def test_start_then_stop_leaves_no_process_behind(state_dir):
     assert _all_answer(env)
     stopped = launcher.stop(state_dir)
     assert sorted(stopped) == sorted(pid for pid, _start_time in processes)
-    # stop() reaps the children it started itself, so not even a zombie remains in /proc.
-    assert [pid for pid, _start_time in processes if os.path.exists("/proc/%d" % pid)] == []
+    # stop() reaps the children it started itself, so not even a zombie remains in /proc. A PID the
+    # kernel has already handed to another process (same number, other start time) is not ours.
+    assert [pid for pid, start_time in processes if _in_proc_even_as_zombie(pid, start_time)] == []
     assert _running_with(state_dir) == []
     with pytest.raises(launcher.HarnessError):
         launcher.load_env(state_dir)
