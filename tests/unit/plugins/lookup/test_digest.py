@@ -16,7 +16,9 @@ import yaml
 from ansible import constants as C
 from ansible.errors import AnsibleLookupError, AnsibleOptionsError
 
+from ansible_collections.oci.registry.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionFragment
 from ansible_collections.oci.registry.plugins.lookup import digest as digest_module
+from ansible_collections.oci.registry.plugins.module_utils import connect as connect_module
 from ansible_collections.oci.registry.plugins.module_utils import media
 from ansible_collections.oci.registry.plugins.module_utils.errors import NotFoundError, PermissionDeniedError
 
@@ -117,7 +119,11 @@ def loader():
     the shared conftest) do not guarantee.
     """
     if not C.config.has_configuration_definition('lookup', PLUGIN):
-        options = yaml.safe_load(digest_module.DOCUMENTATION)['options']
+        doc = yaml.safe_load(digest_module.DOCUMENTATION)
+        # The connection options come from the doc fragment's plugins variant, as with the plugin loader.
+        assert doc['extends_documentation_fragment'] == ['oci.registry.connection.plugins']
+        options = yaml.safe_load(ConnectionFragment.PLUGINS)['options']
+        options.update(doc['options'])
         C.config.initialize_plugin_configuration_definitions('lookup', PLUGIN, options)
 
 
@@ -126,6 +132,7 @@ def lookup(loader, monkeypatch):
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(digest_module, 'RegistryClient', FakeClient)
+    monkeypatch.setattr(connect_module, 'RegistryClient', FakeClient)
     monkeypatch.setattr(FakeClient, 'instances', [])
     monkeypatch.setattr(FakeClient, 'digests', {
         ('https://registry-1.docker.io', 'library/nginx', 'latest'): INDEX,
