@@ -37,6 +37,7 @@ from ansible_collections.oci.registry.plugins.module_utils.auth import (
 from ansible_collections.oci.registry.plugins.module_utils.challenge import parse_challenges
 from ansible_collections.oci.registry.plugins.module_utils.errors import (
     AuthenticationError,
+    CredentialsWithheldError,
     DigestMismatchError,
     ManifestTooLargeError,
     NotFoundError,
@@ -344,6 +345,12 @@ class SystemApi(_Group):
                     rate_limit = _parse_rate_limit(second.headers) or rate_limit
                     if status == 401:
                         auth_error = str(client.error(second, action="log in"))
+                if auth_error is None and client.auth.credentials_withheld:
+                    # /v2/ may well answer an anonymous token: that is access, not authentication.
+                    auth_error = str(CredentialsWithheldError(
+                        "the credentials%s were withheld" % (
+                            " of user %s" % client.auth.username if client.auth.username else ""),
+                        realm=client.auth.withheld_realm, registry=self.registry, action="log in"))
                 authenticated = status == 200 and auth_error is None and client.auth.has_credentials
         else:
             client.auth.mark_open()

@@ -217,7 +217,10 @@ class Transport(object):
                  max_retry_after=60.0, pool_size=16, sleep=time.sleep):
         require_requests()
         if ca_path and not os.path.exists(ca_path):
-            raise TLSError("ca_path %s does not exist" % ca_path, action="configure TLS")
+            # Checked with validate_certs=false too: a wrong path would otherwise surface only when
+            # verification is turned back on, far from the change that broke it.
+            raise TLSError("ca_path %s does not exist (checked even with validate_certs=false)" % ca_path,
+                           action="configure TLS", hint="fix the path, or remove ca_path (and REGISTRY_CA_PATH)")
         if client_key and not client_cert:
             raise TLSError("client_key given without client_cert", action="configure TLS")
         self.validate_certs = validate_certs
