@@ -237,4 +237,4 @@ def test_missing_ca_path_fails_even_without_verification(tmp_path):
     missing = str(tmp_path / "nope.pem")
     with pytest.raises(TLSError) as info:
         RegistryClient("https://reg.example", ca_path=missing, validate_certs=False)
-    assert missing in str(info.value) and "validate_certs" in str(info.value)
+    assert missing in str(info.value) and "checked even with validate_certs=false" in str(info.value)
