@@ -89,4 +89,5 @@ def preferred_challenge(challenges):
                 return challenge
     return challenges[0] if challenges else None
 
+
 __all__ = ["Challenge", "parse_challenges", "preferred_challenge"]

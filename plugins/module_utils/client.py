@@ -426,8 +426,7 @@ def iterate_pages(fetch, page_size=None, last=None, registry=None, action=None):
             items = items[items.index(last) + 1:]
         fresh = [item for item in items if item not in yielded]
         yielded.update(fresh)
-        for item in fresh:
-            yield item
+        yield from fresh
         if link_url or link_last:
             key = link_url or ("last", link_last)
             if key in seen or (not link_url and link_last == cursor):

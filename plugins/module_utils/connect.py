@@ -110,9 +110,8 @@ def connection_params(options, target=None, side=None, environ=None):
 def connect(options, target=None, side=None, **client_options):
     """A RegistryClient for ``target`` built from ``options`` by the rule in this file's docstring."""
     params = connection_params(options, target=target, side=side)
-    url = params.pop("registry_url")
     params.update(client_options)
-    return RegistryClient(url, **params)
+    return RegistryClient(**params)
 
 
 __all__ = ["CONNECTION_DEFAULTS", "connect", "connection_params", "resolve_reference", "same_registry",

@@ -406,6 +406,7 @@ try:
 except ImportError:  # requests missing: run_module reports it cleanly
     CopyEngine = None
 
+
 def _side_spec():
     # No defaults here: an unset key must fall through to the top-level options.
     spec = {}

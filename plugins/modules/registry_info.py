@@ -122,7 +122,9 @@ auth_error:
       password or credentials withheld from a plain-HTTP token service; V(null) when they did or none were used.
   returned: success
   type: str
-  sample: "get token failed for registry.example.com: token service at https://auth.example.com/token refused user ci - HTTP 401. Hint: check username and password (or the identity token) for this registry"
+  sample: >-
+    get token failed for registry.example.com: token service at https://auth.example.com/token refused user ci
+    - HTTP 401. Hint: check username and password (or the identity token) for this registry
 rate_limit:
   description:
     - Docker Hub pull rate limit from the C(RateLimit-Limit), C(RateLimit-Remaining) and

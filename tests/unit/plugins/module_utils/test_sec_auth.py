@@ -31,7 +31,6 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     validate_reference,
 )
 from ansible_collections.oci.registry.plugins.modules import registry_copy, registry_info, registry_manifest_info
-from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
 SECRET = "S3cr3t-in-url"
@@ -195,7 +194,7 @@ def test_hanging_credential_helper_is_killed_with_its_children_after_the_timeout
     assert "did not answer within 1 seconds" in str(info.value)
     with open(pid_file) as handle:
         child = int(handle.read().strip())
-    for _ in range(50):  # SIGKILL is asynchronous; reaping by init may take a moment
+    for dummy in range(50):  # SIGKILL is asynchronous; reaping by init may take a moment
         if not _alive(child):
             break
         time.sleep(0.1)

@@ -74,8 +74,8 @@ def test_copy_secrets_stay_on_the_registry_url_side_but_timeouts_apply_to_both(m
     params = _copy_params(registry_url='https://home.example.com', username='u', password='p', timeout=5,
                           ca_path='/home-ca.pem')
     home = registry_copy.side_params(params, parse_reference('home.example.com/a:1'), None)
-    other = registry_copy.side_params(params, parse_reference('other.example.com/a:1'), {'username': 'o',
-                                                                                        'password': 'q'})
+    other = registry_copy.side_params(params, parse_reference('other.example.com/a:1'),
+                                      {'username': 'o', 'password': 'q'})
     assert (home['username'], home['password'], home['ca_path']) == ('u', 'p', '/home-ca.pem')
     assert (other['username'], other['password'], other['ca_path']) == ('o', 'q', None)
     assert home['timeout'] == other['timeout'] == 5
