@@ -45,12 +45,13 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     RegistryError,
     parse_error_body,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import DEFAULT_TIMEOUT
 from ansible_collections.oci.registry.plugins.module_utils.reference import normalize_registry_host
 from ansible_collections.oci.registry.plugins.module_utils.transport import RequestBody
 
 AUTH_TYPES = ("auto", "basic", "token", "anonymous", "none")
 # Used when a caller gives no timeout; clients pass their own (the task's) timeout.
-DEFAULT_HELPER_TIMEOUT = 60
+DEFAULT_HELPER_TIMEOUT = DEFAULT_TIMEOUT
 CLIENT_ID = "oci.registry-ansible"
 DEFAULT_TOKEN_LIFETIME = 60
 # Renew this long before a token expires so a request never leaves with a token

@@ -51,6 +51,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     TLSError,
     TransportError,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from ansible_collections.oci.registry.plugins.module_utils.tracing import TraceLog, safe_host, safe_path, span
 
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -212,8 +213,8 @@ def parse_retry_after(value, now=None):
 class Transport(object):
     """Sends requests for one client. Thread-safe: the session's connection pool is."""
 
-    def __init__(self, validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=60,
-                 retries=3, user_agent=None, trace=False, backoff_factor=0.5, max_backoff=30.0,
+    def __init__(self, validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT,
+                 retries=DEFAULT_RETRIES, user_agent=None, trace=False, backoff_factor=0.5, max_backoff=30.0,
                  max_retry_after=60.0, pool_size=16, sleep=time.sleep):
         require_requests()
         if ca_path and not os.path.exists(ca_path):
