@@ -56,7 +56,7 @@ def check_number(name, value, minimum=None, maximum=None):
         raise InvalidOptionError("%s must be a whole number, got %r" % (name, value), action="validate %s" % name)
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         raise InvalidOptionError(
-            "%s is %d; it must be between %d and %d %s" % (name, number, minimum, maximum, unit),
+            ("%s is %d; it must be between %d and %d %s" % (name, number, minimum, maximum, unit)).strip(),
             action="validate %s" % name)
     return number
 
