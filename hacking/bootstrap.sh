@@ -51,4 +51,7 @@ fi
 # The collection must live at ansible_collections/oci/registry for Ansible to load it.
 mkdir -p "$root/.build/ansible_collections/oci"
 ln -sfn "$root" "$root/.build/ansible_collections/oci/registry"
-echo "bootstrap: ready ($("$venv/bin/ansible" --version | head -1))"
+# Read the whole output: piping into `head -1` closes the pipe early, and ansible then dies with
+# "Unexpected Exception ... Broken pipe" on the lines it is still writing.
+version="$("$venv/bin/ansible" --version)"
+echo "bootstrap: ready (${version%%$'\n'*})"

@@ -47,93 +47,6 @@ options:
       - The lookup fails if the image has no manifest for this platform; the message lists the platforms it has.
       - An empty string is the same as not setting this option.
     type: string
-  registry_url:
-    description:
-      - URL of the registry that O(username), O(password) and O(bearer_token) belong to, for example
-        V(https://registry.example.com) or V(http://127.0.0.1:5000).
-      - References without a registry host are looked up on this registry instead of Docker Hub.
-      - Credentials are only sent to this registry. References naming another registry are looked up
-        with the credentials O(auth_file) has for that registry, or anonymously. This keeps a password
-        injected through E(REGISTRY_PASSWORD) (for example by an AWX credential) from going to whatever
-        registry a reference happens to name.
-      - When not set, O(username), O(password) and O(bearer_token) are sent to the registry of each reference.
-    type: string
-    env:
-      - name: REGISTRY_URL
-  username:
-    description:
-      - User name for Basic authentication or for the registry's token service.
-      - When neither O(username) nor O(bearer_token) is set, credentials are looked up in O(auth_file).
-    type: string
-    env:
-      - name: REGISTRY_USERNAME
-  password:
-    description:
-      - Password or access token that goes with O(username). Never part of an error message.
-    type: string
-    env:
-      - name: REGISTRY_PASSWORD
-  bearer_token:
-    description:
-      - A ready-made Bearer token, sent in the C(Authorization) header without asking a token service.
-    type: string
-    env:
-      - name: REGISTRY_TOKEN
-  auth_type:
-    description:
-      - How to authenticate.
-      - V(auto) follows the registry's C(WWW-Authenticate) challenge (Basic, or the Bearer token flow);
-        without credentials it asks the token service for an anonymous token.
-      - V(basic) always sends Basic authentication, V(token) always uses the Bearer token flow.
-      - V(anonymous) never sends credentials but still asks for anonymous tokens; V(none) sends no
-        C(Authorization) header at all.
-    type: string
-    choices: [auto, basic, token, anonymous, none]
-    default: auto
-  auth_file:
-    description:
-      - Path of a Docker C(config.json) or containers C(auth.json) file to read credentials for a registry
-        host from, when O(username) and O(bearer_token) do not apply to that registry.
-      - If not set, the usual locations are tried (C($DOCKER_CONFIG/config.json), C(~/.docker/config.json),
-        C($XDG_RUNTIME_DIR/containers/auth.json), C(~/.config/containers/auth.json)).
-      - Credential helpers named in C(credHelpers) or C(credsStore) are run as
-        C(docker-credential-<name> get), as Docker does; they must be on E(PATH).
-    type: path
-    env:
-      - name: REGISTRY_AUTH_FILE
-  validate_certs:
-    description:
-      - Whether to verify the registry's TLS certificate. Prefer O(ca_path) to turning this off.
-    type: boolean
-    default: true
-    env:
-      - name: REGISTRY_VALIDATE_CERTS
-  ca_path:
-    description:
-      - PEM file with the CA certificate(s) used to verify the registry (and token service) certificates,
-        instead of the system trust store.
-    type: path
-    env:
-      - name: REGISTRY_CA_PATH
-  client_cert:
-    description:
-      - PEM file with a client certificate for mutual TLS; set O(client_key) too if the key is in a separate file.
-    type: path
-  client_key:
-    description:
-      - PEM file with the unencrypted private key of O(client_cert).
-    type: path
-  timeout:
-    description:
-      - Timeout in seconds for connecting to the registry and for each read.
-    type: integer
-    default: 60
-  retries:
-    description:
-      - How many times to retry a request that failed with a connection error, a timeout, HTTP 429 or a 5xx
-        status, with exponential backoff. V(0) disables retries.
-    type: integer
-    default: 3
 notes:
   - The connection options are the same as the modules' (see M(oci.registry.registry_manifest_info)), with the
     same environment variables, so an AWX credential of the type shipped in C(extensions/awx/credential_types)
@@ -142,8 +55,8 @@ notes:
     a failure when a reference cannot be resolved.
   - A registry that does not return C(Docker-Content-Digest) costs one C(GET) of the manifest instead of a C(HEAD);
     the digest is then computed from the manifest body.
-requirements:
-  - requests >= 2.25 (on the controller)
+extends_documentation_fragment:
+  - oci.registry.connection.plugins
 seealso:
   - module: oci.registry.registry_manifest_info
   - plugin: oci.registry.parse_reference
@@ -177,11 +90,12 @@ EXAMPLES = r'''
                 username='ci', password=registry_password,
                 ca_path='/etc/pki/registry-ca.pem') }}
 
-- name: Credentials from the environment (REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD)
+# Lookups run on the controller and read the environment of ansible-playbook itself (a task-level
+# environment: keyword does not reach them), for example:
+#   REGISTRY_URL=https://registry.example.com REGISTRY_USERNAME=ci REGISTRY_PASSWORD=... ansible-playbook site.yml
+- name: Credentials from the controller's environment (REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD)
   ansible.builtin.debug:
     msg: "{{ lookup('oci.registry.digest', 'team/app:1.2') }}"
-  environment:
-    REGISTRY_URL: http://127.0.0.1:5000
 
 - name: A tag that may not exist yet
   ansible.builtin.set_fact:
@@ -200,7 +114,6 @@ _raw:
     - sha256:4c5e8a3d0b1f2a6e9d7c8b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e
 '''
 
-import re
 import traceback
 import warnings
 
@@ -212,10 +125,10 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     InvalidReferenceError,
     RegistryError,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import check_numbers
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
+    normalize_registry_url,
     parse_platform,
-    parse_reference,
-    split_registry_url,
 )
 
 # The client needs requests, which is not part of ansible-core. Guarding the
@@ -223,6 +136,11 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
 # turns a missing library into a clear lookup error at run time.
 try:
     from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
+    from ansible_collections.oci.registry.plugins.module_utils.connect import (
+        connect,
+        connection_params,
+        resolve_reference,
+    )
     from ansible_collections.oci.registry.plugins.module_utils.media import config_platform, select_platform
 except ImportError:
     RegistryClient = None
@@ -231,7 +149,8 @@ except ImportError:
 else:
     CLIENT_IMPORT_ERROR = None
 
-_SCHEME_RE = re.compile(r'^https?://', re.IGNORECASE)
+CONNECTION_OPTIONS = ('registry_url', 'username', 'password', 'bearer_token', 'auth_type', 'auth_file',
+                      'validate_certs', 'ca_path', 'client_cert', 'client_key', 'timeout', 'retries')
 
 
 def _one_line(text):
@@ -255,15 +174,17 @@ class LookupModule(LookupBase):
             except InvalidReferenceError as err:
                 raise AnsibleLookupError('oci.registry.digest: %s' % _one_line(err))
 
-        registry_url = self.get_option('registry_url') or None
-        home = None
-        if registry_url:
-            try:
-                home = split_registry_url(registry_url)
-            except InvalidReferenceError as err:
-                raise AnsibleLookupError('oci.registry.digest: %s' % _one_line(err))
+        options = dict((name, self.get_option(name)) for name in CONNECTION_OPTIONS)
+        options['registry_url'] = options['registry_url'] or None
+        try:
+            # Wrong options fail once, before the first term.
+            if options['registry_url']:
+                normalize_registry_url(options['registry_url'])
+            check_numbers(options, ('timeout', 'retries'))
+        except (RegistryError, InvalidReferenceError) as err:
+            raise AnsibleLookupError('oci.registry.digest: %s' % _one_line(err))
 
-        # One client per registry URL, so that a token obtained for the first
+        # One client per registry and connection, so that a token obtained for the first
         # term is reused for the next ones on the same registry.
         clients = {}
         try:
@@ -272,7 +193,7 @@ class LookupModule(LookupBase):
                     # urllib3 warns on every unverified request, straight to the
                     # worker's stderr; the user asked for exactly that.
                     warnings.filterwarnings('ignore', message='Unverified HTTPS request')
-                return [self._resolve(term, platform, registry_url, home, clients) for term in terms]
+                return [self._resolve(term, platform, options, clients) for term in terms]
         finally:
             for client in clients.values():
                 try:
@@ -281,29 +202,20 @@ class LookupModule(LookupBase):
                     # The result (or the error being raised) is what matters here.
                     pass
 
-    def _resolve(self, term, platform, registry_url, home, clients):
+    def _resolve(self, term, platform, options, clients):
         if not isinstance(term, str):
             raise AnsibleLookupError('oci.registry.digest: each term must be an image reference string, got %s'
                                      % type(term).__name__)
         try:
-            ref = parse_reference(to_native(term), default_registry=registry_url, default_tag='latest')
+            ref, url = resolve_reference(to_native(term), home=options['registry_url'], default_tag='latest')
+            # The connection rule (which options and credentials reach which registry) is connect.py's.
+            key = tuple(sorted(connection_params(options, target=url).items()))
         except InvalidReferenceError as err:
             raise AnsibleLookupError('oci.registry.digest: %s' % _one_line(err))
-
-        own_registry = home is not None and home[1] == ref.registry
-        if own_registry and not _SCHEME_RE.match(term.strip()):
-            url = registry_url
-        else:
-            url = ref.registry_url
-        # Credentials belong to registry_url; without one, to whatever the
-        # terms name (the caller passed them for that).
-        with_credentials = own_registry or home is None
-
-        key = (url, with_credentials)
         try:
             client = clients.get(key)
             if client is None:
-                client = clients[key] = self._client(url, with_credentials)
+                client = clients[key] = connect(options, target=url)
             if platform is None:
                 return client.manifests.get_digest(ref.repository, ref.reference)
             return self._platform_digest(client, ref, platform)
@@ -316,22 +228,6 @@ class LookupModule(LookupBase):
             # line contract and leave the traceback to -vvv via orig_exc.
             raise AnsibleLookupError('oci.registry.digest: cannot resolve %s: %s: %s'
                                      % (ref, err.__class__.__name__, _one_line(err)), orig_exc=err)
-
-    def _client(self, url, with_credentials):
-        return RegistryClient(
-            url,
-            username=self.get_option('username') if with_credentials else None,
-            password=self.get_option('password') if with_credentials else None,
-            bearer_token=self.get_option('bearer_token') if with_credentials else None,
-            auth_type=self.get_option('auth_type') or 'auto',
-            validate_certs=self.get_option('validate_certs'),
-            ca_path=self.get_option('ca_path'),
-            client_cert=self.get_option('client_cert'),
-            client_key=self.get_option('client_key'),
-            timeout=self.get_option('timeout'),
-            retries=self.get_option('retries'),
-            auth_file=self.get_option('auth_file'),
-        )
 
     def _platform_digest(self, client, ref, platform):
         result = client.manifests.get_manifest(ref.repository, ref.reference)

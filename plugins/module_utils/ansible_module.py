@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import re
 import traceback
 import weakref
@@ -36,21 +35,24 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 try:
-    from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-    from ansible_collections.oci.registry.plugins.module_utils.reference import normalize_registry_url
+    from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient, iterate_pages
+    from ansible_collections.oci.registry.plugins.module_utils.connect import connect
 except ImportError:
-    RegistryClient = None
+    RegistryClient = iterate_pages = connect = None
     CLIENT_IMPORT_ERROR = traceback.format_exc()
 else:
     CLIENT_IMPORT_ERROR = None
 
+from ansible_collections.oci.registry.plugins.module_utils.auth import AUTH_TYPES
 from ansible_collections.oci.registry.plugins.module_utils.errors import (
     InvalidReferenceError,
     RegistryError,
 )
-
-
-AUTH_TYPES = ['auto', 'basic', 'token', 'anonymous', 'none']
+from ansible_collections.oci.registry.plugins.module_utils.options import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    check_number,
+)
 
 # Which option carries which secret: used to build both the top-level spec and
 # the src_auth/dest_auth suboptions of registry_copy from one definition.
@@ -60,17 +62,15 @@ _CONNECTION_OPTIONS = (
     ('username', dict(type='str'), 'REGISTRY_USERNAME'),
     ('password', dict(type='str', no_log=True), 'REGISTRY_PASSWORD'),
     ('bearer_token', dict(type='str', no_log=True), 'REGISTRY_TOKEN'),
-    ('auth_type', dict(type='str', default='auto', choices=AUTH_TYPES), None),
+    ('auth_type', dict(type='str', default='auto', choices=list(AUTH_TYPES)), None),
     ('auth_file', dict(type='path'), 'REGISTRY_AUTH_FILE'),
     ('validate_certs', dict(type='bool', default=True), 'REGISTRY_VALIDATE_CERTS'),
     ('ca_path', dict(type='path'), 'REGISTRY_CA_PATH'),
     ('client_cert', dict(type='path'), None),
     ('client_key', dict(type='path'), None),
-    ('timeout', dict(type='int', default=60), None),
-    ('retries', dict(type='int', default=3), None),
+    ('timeout', dict(type='int', default=DEFAULT_TIMEOUT), None),
+    ('retries', dict(type='int', default=DEFAULT_RETRIES), None),
 )
-
-CONNECTION_OPTION_NAMES = tuple(name for name, dummy, dummy2 in _CONNECTION_OPTIONS)
 
 
 def connection_argument_spec():
@@ -122,68 +122,21 @@ def check_requirements(module):
             exception=CLIENT_IMPORT_ERROR)
 
 
-def client_from_params(module, params=None, registry_url=None):
-    """Create a RegistryClient from the connection options.
+def client_from_params(module, params=None, registry_url=None, side=None):
+    """Create a RegistryClient with connect.connect (the one connection rule).
 
-    ``params`` defaults to ``module.params`` (pass a src_auth/dest_auth dict
-    for registry_copy); ``registry_url`` overrides the one in ``params``.
-    The request trace is recorded only at -vvv and above, because it costs
-    memory for every request of a large copy.
+    ``params`` defaults to ``module.params`` (the top-level connection options);
+    ``registry_url`` is the registry to talk to when it is not ``params['registry_url']``
+    (a side of registry_copy), ``side`` that side's own options (src_auth/dest_auth).
+    The request trace is recorded only at -vvv and above, because it costs memory for
+    every request of a large copy.
     """
     check_requirements(module)
     if params is None:
         params = module.params
-    url = registry_url or params.get('registry_url')
-    if not url:
-        fail(module, 'registry_url is required (or set the REGISTRY_URL environment variable)')
-    secrets = _credentials_for(url, params)
-    client = RegistryClient(
-        url,
-        username=secrets['username'],
-        password=secrets['password'],
-        bearer_token=secrets['bearer_token'],
-        auth_type=params.get('auth_type') or 'auto',
-        validate_certs=params.get('validate_certs', True) is not False,
-        ca_path=params.get('ca_path'),
-        client_cert=params.get('client_cert'),
-        client_key=params.get('client_key'),
-        timeout=params.get('timeout') or 60,
-        retries=params.get('retries') if params.get('retries') is not None else 3,
-        auth_file=params.get('auth_file'),
-        trace=_verbosity(module) >= 3,
-    )
+    client = connect(params, target=registry_url, side=side, trace=_verbosity(module) >= 3)
     _MODULE_CLIENTS.setdefault(module, []).append(client)
     return client
-
-
-_SECRET_ENV = (('username', 'REGISTRY_USERNAME'), ('password', 'REGISTRY_PASSWORD'),
-               ('bearer_token', 'REGISTRY_TOKEN'))
-
-
-def _same_registry(url_a, url_b):
-    try:
-        return normalize_registry_url(url_a) == normalize_registry_url(url_b)
-    except (ValueError, RegistryError):
-        return False
-
-
-def _credentials_for(url, params):
-    """The credentials to send to ``url``.
-
-    Credentials injected as REGISTRY_* environment variables (an AWX credential, a CI secret)
-    belong to the registry in REGISTRY_URL. A task that names another registry must not send
-    them there, so a value that only came from the environment is dropped for other hosts.
-    A value the task sets itself is always used.
-    """
-    env_url = os.environ.get('REGISTRY_URL')
-    scoped = env_url and not _same_registry(url, env_url)
-    secrets = {}
-    for option, env in _SECRET_ENV:
-        value = params.get(option)
-        if scoped and value is not None and value == os.environ.get(env):
-            value = None
-        secrets[option] = value
-    return secrets
 
 
 def _trace(module):
@@ -274,49 +227,32 @@ def compile_pattern(module, pattern):
         fail(module, 'pattern %r is not a valid regular expression: %s' % (pattern, err))
 
 
-def paginate(fetch_page, names_of, page_size, last, limit, regex):
-    """Collect names over pages; return (names, next_last).
+def collect_names(names, last, limit, regex):
+    """Take names matching ``regex`` from the iterable ``names`` until ``limit``; return (names, next_last).
 
-    ``next_last`` is the last name examined when ``limit`` stopped us and more
-    names may follow, so that passing it as ``last`` continues exactly there.
+    ``next_last`` is the last name examined when ``limit`` stopped us and more names follow,
+    so that passing it as ``last`` continues exactly there; None when the listing is complete.
     """
-    names = []
-    seen_last = set()
-    while True:
-        page = fetch_page(page_size, last)
-        page_names = names_of(page)
-        if last is not None and last in page_names:
-            # The registry ignored `last` (distribution 2.x does for tags) and sent the whole list
-            # again: skip up to and including it, which works as long as its order is stable.
-            page_names = page_names[page_names.index(last) + 1:]
-        for index, name in enumerate(page_names):
-            if limit is not None and len(names) >= limit:
-                # stopped before this name: continue after the previous one
-                return names, last if index == 0 else page_names[index - 1]
-            if regex is None or regex.search(name):
-                names.append(name)
-            if limit is not None and len(names) >= limit:
-                more = index + 1 < len(page_names) or page.next_last is not None
-                return names, name if more else None
-        next_last = page.next_last
-        if not next_last or not page_names or next_last in seen_last or next_last == last:
-            # last page, or a registry that repeats itself: stop instead of looping
-            return names, None
-        seen_last.add(next_last)
-        last = next_last
+    if limit is not None:
+        limit = check_number('limit', limit, minimum=0, maximum=2 ** 31)
+    taken = []
+    previous = last
+    for name in names:
+        if limit is not None and len(taken) >= limit:
+            return taken, previous
+        if regex is None or regex.search(name):
+            taken.append(name)
+        previous = name
+    return taken, None
 
 
-class RegistryModuleRunner(object):
-    """Object form of run_module() for modules that prefer methods."""
+def paginate(fetch_page, names_of, page_size, last, limit, regex):
+    """Collect names over pages of ``fetch_page(n, last)``; return (names, next_last).
 
-    def __init__(self, module):
-        self.module = module
+    A thin adapter: the pages are walked by the client's one paginator (client.iterate_pages).
+    """
+    def fetch(n, cursor, next_url):
+        page = fetch_page(n, cursor)
+        return names_of(page), None, getattr(page, 'next_last', None)
 
-    def client(self, params=None, registry_url=None):
-        return client_from_params(self.module, params=params, registry_url=registry_url)
-
-    def fail(self, msg, **kwargs):
-        fail(self.module, msg, **kwargs)
-
-    def run(self, fn):
-        run_module(self.module, fn)
+    return collect_names(iterate_pages(fetch, check_number('page_size', page_size), last), last, limit, regex)

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -31,13 +32,26 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, keeps sanit
     from urlparse import urlsplit  # type: ignore
     from urllib import urlencode  # type: ignore
 
+from ansible_collections.oci.registry.plugins.module_utils.challenge import (  # noqa: F401 (re-exported)
+    Challenge,
+    parse_challenges,
+    preferred_challenge,
+)
 from ansible_collections.oci.registry.plugins.module_utils.errors import (
     AuthenticationError,
+    CredentialsWithheldError,
+    InsufficientScopeError,
     ProtocolError,
     RegistryError,
+    parse_error_body,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import DEFAULT_TIMEOUT
+from ansible_collections.oci.registry.plugins.module_utils.reference import normalize_registry_host
+from ansible_collections.oci.registry.plugins.module_utils.transport import RequestBody
 
 AUTH_TYPES = ("auto", "basic", "token", "anonymous", "none")
+# Used when a caller gives no timeout; clients pass their own (the task's) timeout.
+DEFAULT_HELPER_TIMEOUT = DEFAULT_TIMEOUT
 CLIENT_ID = "oci.registry-ansible"
 DEFAULT_TOKEN_LIFETIME = 60
 # Renew this long before a token expires so a request never leaves with a token
@@ -45,84 +59,6 @@ DEFAULT_TOKEN_LIFETIME = 60
 EXPIRY_MARGIN = 10
 # Token servers that do not implement OAuth2 POST answer one of these.
 POST_FALLBACK_STATUSES = (400, 401, 404, 405)
-
-
-# --------------------------------------------------------------------------- challenges
-
-_CHALLENGE_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_AUTH_PARAM_RE = re.compile(r"\s*(%s)\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^\s,]*)\s*(,|$)" % _CHALLENGE_TOKEN)
-_SCHEME_RE = re.compile(r"\s*(%s)(?:\s+|$)" % _CHALLENGE_TOKEN)
-
-
-class Challenge(namedtuple("Challenge", ["scheme", "params"])):
-    """One WWW-Authenticate challenge; ``scheme`` lowercase, ``params`` lowercase keys."""
-
-    __slots__ = ()
-
-    @property
-    def realm(self):
-        return self.params.get("realm")
-
-    @property
-    def service(self):
-        return self.params.get("service")
-
-    @property
-    def scope(self):
-        return self.params.get("scope")
-
-    @property
-    def error(self):
-        return self.params.get("error")
-
-    def to_dict(self):
-        return {"scheme": self.scheme, "realm": self.realm, "service": self.service}
-
-
-def parse_challenges(header):
-    """Parse a WWW-Authenticate value into a list of Challenge (RFC 7235, tolerant).
-
-    Handles several challenges in one header, quoted strings with commas and
-    escaped quotes, and unquoted values.
-    """
-    if not header:
-        return []
-    challenges = []
-    pos = 0
-    length = len(header)
-    while pos < length:
-        while pos < length and header[pos] in " ,\t":
-            pos += 1
-        if pos >= length:
-            break
-        match = _SCHEME_RE.match(header, pos)
-        if not match:
-            break
-        scheme = match.group(1).lower()
-        pos = match.end()
-        params = {}
-        while pos < length:
-            param = _AUTH_PARAM_RE.match(header, pos)
-            if not param:
-                break
-            # A token followed by "=" is a parameter; a bare token starts the next challenge.
-            key = param.group(1).lower()
-            value = param.group(2)
-            if value.startswith('"') and value.endswith('"') and len(value) >= 2:
-                value = re.sub(r"\\(.)", r"\1", value[1:-1])
-            params[key] = value
-            pos = param.end()
-        challenges.append(Challenge(scheme, params))
-    return challenges
-
-
-def preferred_challenge(challenges):
-    """Bearer beats Basic: a registry offering both wants tokens."""
-    for wanted in ("bearer", "basic"):
-        for challenge in challenges:
-            if challenge.scheme == wanted:
-                return challenge
-    return challenges[0] if challenges else None
 
 
 # --------------------------------------------------------------------------- scopes
@@ -204,8 +140,6 @@ class Credentials(namedtuple("Credentials", ["username", "password", "identity_t
 
 def _normalize_auth_key(key):
     """``https://index.docker.io/v1/`` -> ``registry-1.docker.io``; keeps ``host/path`` keys of auth.json."""
-    from ansible_collections.oci.registry.plugins.module_utils.reference import normalize_registry_host
-
     key = key.strip()
     key = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", key)
     key = key.rstrip("/")
@@ -263,7 +197,35 @@ def _decode_auth_entry(entry, source):
     return Credentials(username or None, password or None, identity or None, source)
 
 
-def run_credential_helper(helper, server, timeout=30):
+def _run_in_own_group(argv, stdin, timeout):
+    """(returncode, stdout, stderr) of ``argv``; on timeout its whole process group is killed.
+
+    A helper that hangs may have started children (a keychain agent, a prompt); killing only
+    the helper would leave them running, so it gets a session (and process group) of its own.
+    """
+    # module_utils stay Ansible-free (the client is used from plain Python), so no run_command here.
+    proc = subprocess.Popen(  # pylint: disable=ansible-bad-function,consider-using-with
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.communicate()
+        raise
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.wait()
+        raise
+    return proc.returncode, stdout, stderr
+
+
+def run_credential_helper(helper, server, timeout=DEFAULT_HELPER_TIMEOUT):
     """``docker-credential-<helper> get`` with the server on stdin; None when it has nothing."""
     program = "docker-credential-%s" % helper
     path = shutil.which(program)
@@ -271,19 +233,21 @@ def run_credential_helper(helper, server, timeout=30):
         raise AuthenticationError("credential helper %s is not on PATH" % program, action="read credentials",
                                   hint="install the helper, or pass username/password or auth_file explicitly")
     try:
-        # module_utils stay Ansible-free (the client is used from plain Python), so no run_command here.
-        proc = subprocess.run(  # pylint: disable=ansible-bad-function
-            [path, "get"], input=server.encode("utf-8"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            timeout=timeout, check=False)
+        returncode, stdout, stderr = _run_in_own_group([path, "get"], server.encode("utf-8"), timeout)
+    except subprocess.TimeoutExpired:
+        raise AuthenticationError("credential helper %s did not answer within %s seconds and was killed"
+                                  % (program, timeout), action="read credentials",
+                                  hint="run '%s get' by hand to see why it hangs (a locked keychain?), "
+                                       "or raise timeout" % program)
     except (OSError, subprocess.SubprocessError) as exc:
         raise AuthenticationError("credential helper %s failed to run (%s)" % (program, type(exc).__name__),
                                   action="read credentials")
-    output = proc.stdout.decode("utf-8", "replace").strip()
-    if proc.returncode != 0:
+    output = stdout.decode("utf-8", "replace").strip()
+    if returncode != 0:
         # "credentials not found in native keychain" is the documented miss.
-        if "not found" in (output + proc.stderr.decode("utf-8", "replace")).lower():
+        if "not found" in (output + stderr.decode("utf-8", "replace")).lower():
             return None
-        raise AuthenticationError("credential helper %s exited with status %d" % (program, proc.returncode),
+        raise AuthenticationError("credential helper %s exited with status %d" % (program, returncode),
                                   action="read credentials", hint="run '%s get' by hand to see why" % program)
     try:
         data = json.loads(output)
@@ -307,14 +271,13 @@ def _helper_server_url(host, key=None):
     return host
 
 
-def load_credentials(registry_host, auth_file=None, repository=None):
+def load_credentials(registry_host, auth_file=None, repository=None, timeout=DEFAULT_HELPER_TIMEOUT):
     """Find credentials for ``registry_host`` in containers auth.json / docker config.json.
 
     ``auth_file`` given: only that file (missing file is an error). Otherwise the
-    default files, first match wins. Returns Credentials or None.
+    default files, first match wins. Returns Credentials or None. ``timeout`` bounds each
+    credential helper run (the task's timeout).
     """
-    from ansible_collections.oci.registry.plugins.module_utils.reference import normalize_registry_host
-
     host = normalize_registry_host(registry_host.lower())
     if auth_file:
         auth_file = os.path.expanduser(auth_file)
@@ -335,7 +298,7 @@ def load_credentials(registry_host, auth_file=None, repository=None):
             continue
         helpers = config.get("credHelpers") or {}
         for key in _lookup_keys(helpers, host, repository):
-            creds = run_credential_helper(helpers[key], _helper_server_url(host, key))
+            creds = run_credential_helper(helpers[key], _helper_server_url(host, key), timeout=timeout)
             if creds:
                 return creds
         auths = config.get("auths") or {}
@@ -347,7 +310,8 @@ def load_credentials(registry_host, auth_file=None, repository=None):
         store = config.get("credsStore")
         if store:
             try:
-                creds = run_credential_helper(store, _helper_server_url(host, keys[0] if keys else None))
+                creds = run_credential_helper(store, _helper_server_url(host, keys[0] if keys else None),
+                                              timeout=timeout)
             except AuthenticationError:
                 # A desktop credsStore copied onto a server without its helper must not
                 # break anonymous access; explicit credHelpers entries still fail loudly.
@@ -407,18 +371,18 @@ def _basic_header(username, password):
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-def _host_of(url):
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return (parts.hostname or "").lower(), port
+def _hostname(url):
+    return (urlsplit(url).hostname or "").lower()
 
 
 class Authenticator(object):
-    """Decides the Authorization header of every registry request.
+    """Decides the Authorization header of every registry request, and what a 401 means.
 
-    The transport asks ``authorization(scopes)`` before a request and calls
-    ``handle_unauthorized(response, scopes)`` on a 401; True means "retry, a
-    better header is ready".
+    AuthenticatedTransport asks ``authorization(scopes)`` before a request and calls
+    ``handle_unauthorized(response, scopes)`` on a 401; True means "retry, a better header
+    is ready". ``explain_unauthorized`` is the one place that turns a final 401 into the
+    error the user sees. Token requests go through the plain ``transport``, which knows
+    nothing about authentication.
     """
 
     def __init__(self, registry_url, username=None, password=None, bearer_token=None, auth_type="auto",
@@ -443,6 +407,7 @@ class Authenticator(object):
         self._refresh_tokens = {}
         self.token_requests = 0
         self.credentials_withheld = False
+        self.withheld_realm = None
         # Sent with every token request; token services log it, tests count by it.
         self.client_id = CLIENT_ID
 
@@ -451,6 +416,12 @@ class Authenticator(object):
     @property
     def has_credentials(self):
         return bool(self._bearer_token or (self.username and self._password) or self._identity_token)
+
+    def login_credentials(self):
+        """(username, password) for a password login (Docker Hub's API), or None when none apply."""
+        if self.auth_type in ("anonymous", "none") or not (self.username and self._password):
+            return None
+        return self.username, self._password
 
     @property
     def challenge_known(self):
@@ -548,10 +519,15 @@ class Authenticator(object):
             return token
 
     def _may_send_credentials_to(self, realm):
-        realm_parts = urlsplit(realm)
-        if realm_parts.scheme == "https":
+        """HTTPS realms get credentials; a plain-HTTP realm only on the host name of a plain-HTTP registry.
+
+        The port does not count: a self-hosted registry and its token service usually share a host
+        on two ports, and a user who talks plain HTTP to that host already sends it credentials.
+        """
+        if urlsplit(realm).scheme.lower() == "https":
             return True
-        return _host_of(realm) == _host_of(self.registry_url)
+        registry = urlsplit(self.registry_url)
+        return registry.scheme.lower() == "http" and _hostname(realm) == _hostname(self.registry_url)
 
     def _fetch_token(self, challenge, scopes):
         realm = challenge.realm
@@ -564,6 +540,7 @@ class Authenticator(object):
             # token may still be enough (public repositories).
             use_credentials = False
             self.credentials_withheld = True
+            self.withheld_realm = _safe_realm(realm)
         refresh = self._refresh_tokens.get((realm, service)) or self._identity_token
         if use_credentials and refresh:
             status, payload = self._post_token(realm, service, scopes, {
@@ -594,7 +571,7 @@ class Authenticator(object):
             form["scope"] = " ".join(scopes)
         form.update(fields)
         self.token_requests += 1
-        response = self.transport.request("POST", realm, data=form, authenticate=False,
+        response = self.transport.request("POST", realm, data=form,
                                           headers={"Content-Type": "application/x-www-form-urlencoded"},
                                           trace_name="token")
         return response.status_code, response.content
@@ -613,7 +590,7 @@ class Authenticator(object):
         if with_basic:
             headers["Authorization"] = _basic_header(self.username, self._password)
         self.token_requests += 1
-        response = self.transport.request("GET", url, headers=headers, authenticate=False, trace_name="token")
+        response = self.transport.request("GET", url, headers=headers, trace_name="token")
         return response.status_code, response.content
 
     def _accept_token(self, realm, service, payload):
@@ -636,22 +613,103 @@ class Authenticator(object):
         return value, expires_in
 
     def _token_error(self, status, realm, payload):
-        from ansible_collections.oci.registry.plugins.module_utils.errors import parse_error_body
-
         errors = parse_error_body(payload)
         who = "user %s" % self.username if self.username else "anonymous access"
+        kwargs = dict(status=status, errors=errors, registry=self.registry_url.split("://", 1)[-1],
+                      action="get token")
         if self.credentials_withheld:
-            hint = ("credentials were not sent because the token realm is plain HTTP on another host; "
-                    "serve the token service over HTTPS")
-        elif status == 401:
-            hint = "check username and password (or the identity token) for this registry"
+            return CredentialsWithheldError(
+                "token service at %s refused an anonymous token; the credentials%s were withheld"
+                % (_safe_realm(realm), " of user %s" % self.username if self.username else ""),
+                realm=_safe_realm(realm), **kwargs)
+        if status == 401:
+            kwargs["hint"] = "check username and password (or the identity token) for this registry"
         elif status == 403:
-            hint = "the account is not allowed the requested access"
-        else:
-            hint = None
+            kwargs["hint"] = "the account is not allowed the requested access"
         cls = AuthenticationError if status in (401, 403) or status is None else RegistryError
-        return cls("token service at %s refused %s" % (_safe_realm(realm), who), status=status, errors=errors,
-                   registry=self.registry_url.split("://", 1)[-1], action="get token", **({"hint": hint} if hint else {}))
+        return cls("token service at %s refused %s" % (_safe_realm(realm), who), **kwargs)
+
+    def explain_unauthorized(self, err, response, repository=None, reference=None, action=None, hint=None):
+        """The error to raise for a final 401 (``err`` from errors.error_from_response)."""
+        challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
+        insufficient = [c for c in challenges if c.error == "insufficient_scope"]
+        common = dict(status=err.status, errors=err.errors, headers=err.headers, registry=err.registry,
+                      repository=repository, reference=reference, action=action)
+        if self.credentials_withheld:
+            # Checked first: the registry refusing the anonymous token is not a permission problem.
+            return CredentialsWithheldError(
+                (err.message + "; " if err.message else "") + "the registry refused the anonymous token, "
+                "the credentials%s were withheld" % (" of user %s" % self.username if self.username else ""),
+                realm=self.withheld_realm, **common)
+        sent = getattr(response, "sent_authorization", False)
+        bearer = self.challenge is not None and self.challenge.scheme == "bearer"
+        if sent and self.has_credentials and (insufficient or bearer):
+            wanted = insufficient[0].scope if insufficient else None
+            return InsufficientScopeError(err.message, challenge=err.challenge,
+                                          hint=hint or _scope_hint(self.username, wanted), **common)
+        if not self.has_credentials and hint is None:
+            err.hint = "this registry needs credentials here: set username/password, bearer_token or auth_file"
+        return err
+
+
+def _scope_hint(username, wanted):
+    """What a 401 with credentials means for the scope that was refused."""
+    who = "user %s" % username if username else "the token"
+    if wanted and wanted.startswith("registry:catalog"):
+        return ("%s was granted less than this needs (%s); it may not list the catalog: ask for catalog access, "
+                "or name the repositories instead" % (who, wanted))
+    return "%s was granted less than this needs%s; it probably lacks push/delete permission on the repository" % (
+        who, " (%s)" % wanted if wanted else "")
+
+
+class AuthenticatedTransport(object):
+    """A Transport with the registry's authentication wrapped around it (one direction only).
+
+    ``request(..., scopes=..., authenticate=True)`` adds the Authorization header, learns the
+    challenge, and retries once after a 401 when a better header is ready. Anything else
+    (trace, retries, backoff, close) is the wrapped transport's.
+    """
+
+    def __init__(self, transport, authenticator):
+        self.http = transport
+        self.auth = authenticator
+
+    def __getattr__(self, name):
+        return getattr(self.http, name)
+
+    def request(self, method, url, scopes=None, headers=None, data=None, size=None, authenticate=True, **kwargs):
+        body = data if isinstance(data, RequestBody) else RequestBody(data, size)
+        if not authenticate:
+            return self.http.request(method, url, headers=headers, data=body, **kwargs)
+        auth = self.auth
+        auth_retried = False
+        while True:
+            send_headers = dict(headers or {})
+            if not body.replayable and not auth.challenge_known:
+                # A 401 would waste the stream: learn the challenge first.
+                self.discover_challenge(url)
+            sent_authorization = auth.authorization(scopes)
+            if sent_authorization:
+                send_headers["Authorization"] = sent_authorization
+            response = self.http.request(method, url, headers=send_headers, data=body, **kwargs)
+            if response.status_code == 401 and not auth_retried:
+                if body.rewind() and auth.handle_unauthorized(response, scopes, sent_authorization):
+                    response.close()
+                    auth_retried = True
+                    continue
+                # Remember the challenge even when no retry is possible.
+                auth.learn_challenge(response.headers.get("WWW-Authenticate", ""))
+            response.sent_authorization = bool(sent_authorization)
+            return response
+
+    def discover_challenge(self, url):
+        parts = urlsplit(url)
+        response = self.http.request("GET", "%s://%s/v2/" % (parts.scheme, parts.netloc), trace_name="ping")
+        if response.status_code == 401:
+            self.auth.learn_challenge(response.headers.get("WWW-Authenticate", ""))
+        else:
+            self.auth.mark_open()
+        response.close()
 
 
 def _safe_realm(realm):
@@ -660,7 +718,7 @@ def _safe_realm(realm):
 
 
 __all__ = [
-    "AUTH_TYPES", "Authenticator", "CATALOG_SCOPE", "Challenge", "Credentials", "TokenCache",
+    "AUTH_TYPES", "AuthenticatedTransport", "Authenticator", "CATALOG_SCOPE", "Challenge", "Credentials", "TokenCache",
     "load_credentials", "normalize_scopes", "parse_challenges", "preferred_challenge", "repository_scope",
     "run_credential_helper",
 ]

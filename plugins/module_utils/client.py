@@ -29,14 +29,16 @@ except ImportError:  # pragma: no cover
 
 from ansible_collections.oci.registry.plugins.module_utils.auth import (
     CATALOG_SCOPE,
+    AuthenticatedTransport,
     Authenticator,
     load_credentials,
-    parse_challenges,
     repository_scope,
 )
+from ansible_collections.oci.registry.plugins.module_utils.challenge import parse_challenges
 from ansible_collections.oci.registry.plugins.module_utils.errors import (
+    AuthenticationError,
+    CredentialsWithheldError,
     DigestMismatchError,
-    InsufficientScopeError,
     ManifestTooLargeError,
     NotFoundError,
     ProtocolError,
@@ -62,6 +64,11 @@ from ansible_collections.oci.registry.plugins.module_utils.media import (
     new_hasher,
     parse_manifest,
     sha256_digest,
+)
+from ansible_collections.oci.registry.plugins.module_utils.options import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    check_number,
 )
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
     DOCKER_HUB_REGISTRY,
@@ -199,38 +206,30 @@ def _delete(repository):
 
 # --------------------------------------------------------------------------- client
 
-def _scope_hint(username, wanted):
-    """What a 401 with credentials means for the scope that was refused."""
-    who = "user %s" % username if username else "the token"
-    if wanted and wanted.startswith("registry:catalog"):
-        return ("%s was granted less than this needs (%s); it may not list the catalog: ask for catalog access, "
-                "or name the repositories instead" % (who, wanted))
-    return "%s was granted less than this needs%s; it probably lacks push/delete permission on the repository" % (
-        who, " (%s)" % wanted if wanted else "")
-
-
 class RegistryClient(object):
     """One registry, one set of credentials, one connection pool."""
 
     def __init__(self, registry_url, username=None, password=None, bearer_token=None, auth_type="auto",
-                 validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=60, retries=3,
-                 auth_file=None, trace=False, user_agent=None, **transport_options):
+                 validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT,
+                 retries=DEFAULT_RETRIES, auth_file=None, trace=False, user_agent=None, **transport_options):
         self.registry_url = normalize_registry_url(registry_url)
         self.scheme, self.registry = split_registry_url(self.registry_url)
+        timeout = check_number("timeout", DEFAULT_TIMEOUT if timeout is None else timeout)
+        retries = check_number("retries", DEFAULT_RETRIES if retries is None else retries)
         identity_token = None
         self.credentials_source = "parameters" if (username or password or bearer_token) else None
         if not (username or password or bearer_token) and auth_type not in ("anonymous", "none"):
-            creds = load_credentials(self.registry, auth_file=auth_file)
+            creds = load_credentials(self.registry, auth_file=auth_file, timeout=timeout)
             if creds is not None:
                 username, password, identity_token = creds.username, creds.password, creds.identity_token
                 self.credentials_source = creds.source
-        self.transport = Transport(validate_certs=validate_certs, ca_path=ca_path, client_cert=client_cert,
-                                   client_key=client_key, timeout=timeout, retries=retries, user_agent=user_agent,
-                                   trace=trace, **transport_options)
+        http = Transport(validate_certs=validate_certs, ca_path=ca_path, client_cert=client_cert,
+                         client_key=client_key, timeout=timeout, retries=retries, user_agent=user_agent,
+                         trace=trace, **transport_options)
         self.auth = Authenticator(self.registry_url, username=username, password=password,
                                   bearer_token=bearer_token, auth_type=auth_type, identity_token=identity_token,
-                                  transport=self.transport)
-        self.transport.authenticator = self.auth
+                                  transport=http)
+        self.transport = AuthenticatedTransport(http, self.auth)
         self.username = username
         self.system = SystemApi(self)
         self.catalog = CatalogApi(self)
@@ -283,27 +282,18 @@ class RegistryClient(object):
         raise self.error(response, repository=repository, reference=reference, action=action, hint=hint)
 
     def error(self, response, repository=None, reference=None, action=None, hint=None):
+        """The typed error of a failed response: the one status-to-error path of the client."""
         try:
             err = error_from_response(response, registry=self.registry, repository=repository,
                                       reference=reference, action=action, hint=hint)
         finally:
             response.close()
         if response.status_code == 401:
-            challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
-            insufficient = [c for c in challenges if c.error == "insufficient_scope"]
-            sent = getattr(response, "sent_authorization", False)
-            bearer = self.auth.challenge is not None and self.auth.challenge.scheme == "bearer"
-            if sent and self.auth.has_credentials and (insufficient or bearer):
-                wanted = insufficient[0].scope if insufficient else None
-                return InsufficientScopeError(
-                    err.message, challenge=err.challenge, status=err.status, errors=err.errors,
-                    headers=err.headers, registry=err.registry, repository=repository, reference=reference,
-                    action=action, hint=hint or _scope_hint(self.auth.username, wanted))
-            if self.auth.credentials_withheld:
-                err.hint = ("credentials were withheld because the token realm is plain HTTP on another host; "
-                            "serve the token service over HTTPS")
-            elif not self.auth.has_credentials:
-                err.hint = "this registry needs credentials here: set username/password, bearer_token or auth_file"
+            return self.auth.explain_unauthorized(err, response, repository=repository, reference=reference,
+                                                  action=action, hint=hint)
+        request = getattr(response, "request", None)
+        if isinstance(err, UnsupportedError) and hint is None and getattr(request, "method", None) == "DELETE":
+            err.hint = DELETE_HINT
         return err
 
 
@@ -320,15 +310,21 @@ class _Group(object):
 
 class SystemApi(_Group):
     def ping(self):
-        """GET /v2/: API version, auth challenge, whether our credentials work, rate limit headers."""
+        """GET /v2/: API version, auth challenge, whether our credentials work, rate limit headers.
+
+        Credentials that do not authenticate (wrong password, withheld from the token service)
+        are a result, not a failure: ``authenticated`` is False and ``auth_error`` says why.
+        """
         client = self.client
-        first = client.transport.request("GET", client.url("/v2/"), authenticate=False, trace_name="ping")
+        first = client.request("GET", "/v2/", expected=(200, 401), authenticate=False, trace_name="ping",
+                               action="ping")
         first.close()
         status = first.status_code
         api_version = first.headers.get("Docker-Distribution-API-Version")
         challenges = parse_challenges(first.headers.get("WWW-Authenticate", ""))
         auth_info = None
         authenticated = False
+        auth_error = None
         rate_limit = _parse_rate_limit(first.headers)
         if status == 401:
             challenge = client.auth.learn_challenge(first.headers.get("WWW-Authenticate", ""))
@@ -336,27 +332,40 @@ class SystemApi(_Group):
                 auth_info = challenge.to_dict()
             if client.auth.auth_type != "none" and (client.auth.has_credentials or (
                     challenge is not None and challenge.scheme == "bearer")):
-                second = client.transport.request("GET", client.url("/v2/"), scopes=[], trace_name="ping")
-                second.close()
-                if second.status_code == 401 and client.auth.has_credentials:
-                    raise client.error(second, action="log in")
-                status = second.status_code
-                api_version = second.headers.get("Docker-Distribution-API-Version") or api_version
-                authenticated = status == 200 and client.auth.has_credentials
-                rate_limit = _parse_rate_limit(second.headers) or rate_limit
-        elif status == 200:
+                try:
+                    second = client.request("GET", "/v2/", scopes=[], expected=(200, 401), trace_name="ping",
+                                            action="log in")
+                except AuthenticationError as err:
+                    # The token service refused us: nothing more to learn from /v2/.
+                    auth_error = str(err)
+                else:
+                    second.close()
+                    status = second.status_code
+                    api_version = second.headers.get("Docker-Distribution-API-Version") or api_version
+                    rate_limit = _parse_rate_limit(second.headers) or rate_limit
+                    if status == 401:
+                        auth_error = str(client.error(second, action="log in"))
+                if auth_error is None and client.auth.credentials_withheld:
+                    # /v2/ may well answer an anonymous token: that is access, not authentication.
+                    auth_error = str(CredentialsWithheldError(
+                        "the credentials%s were withheld" % (
+                            " of user %s" % client.auth.username if client.auth.username else ""),
+                        realm=client.auth.withheld_realm, registry=self.registry, action="log in"))
+                authenticated = status == 200 and auth_error is None and client.auth.has_credentials
+        else:
             client.auth.mark_open()
             if challenges:
                 auth_info = challenges[0].to_dict()
-        elif status not in (200, 401):
-            raise client.error(first, action="ping")
-        return {
+        info = {
             "api_version": api_version,
             "status": status,
             "auth": auth_info,
             "authenticated": authenticated,
             "rate_limit": rate_limit,
         }
+        if auth_error is not None:
+            info["auth_error"] = auth_error
+        return info
 
 
 class _Paginated(_Group):
@@ -379,37 +388,59 @@ class _Paginated(_Group):
         return data, list(items), next_url, next_last
 
     def _iterate(self, path, page_size, last, scopes, key, action, repository=None):
-        params = {}
-        if page_size:
-            params["n"] = page_size
-        if last:
-            params["last"] = last
-        url = path
-        seen_urls = set()
-        yielded = set()
-        previous_last = last
-        for _page_number in range(MAX_PAGES):
-            _data, items, next_url, _next_last = self._page(url, params or None, scopes, key, action, repository)
-            fresh = [item for item in items if item not in yielded]
-            yielded.update(fresh)
-            yield from fresh
-            if next_url:
-                if next_url in seen_urls:
-                    return  # a registry pointing back to a page it already served
-                seen_urls.add(next_url)
-                url, params = next_url, None
-                continue
-            # No Link header. Exactly a full page may mean "more after the last item";
-            # more than asked for, or a page repeating what we had, means the registry
-            # ignores n/last (distribution 2.x for tags) and already sent everything.
-            if page_size and items and len(items) == page_size and len(fresh) == len(items):
-                if items[-1] == previous_last:
-                    return
-                previous_last = items[-1]
-                url, params = path, {"n": page_size, "last": previous_last}
-                continue
-            return
-        raise ProtocolError("more than %d pages" % MAX_PAGES, registry=self.registry, action=action)
+        def fetch(n, cursor, next_url):
+            params = {}
+            if next_url is None:
+                if n:
+                    params["n"] = n
+                if cursor:
+                    params["last"] = cursor
+            _data, items, link_url, link_last = self._page(next_url or path, params or None, scopes, key, action,
+                                                           repository)
+            return items, link_url, link_last
+
+        return iterate_pages(fetch, page_size, last, registry=self.registry, action=action)
+
+
+def iterate_pages(fetch, page_size=None, last=None, registry=None, action=None):
+    """Yield every name of a paginated listing once, in the registry's order: the one paginator.
+
+    ``fetch(n, last, next_url)`` returns ``(names, next_url, next_last)`` for one page: the page
+    at ``next_url`` when given, else the page of ``n`` names after ``last``. The next page is
+    the ``Link`` URL when the registry sends one, else ``next_last``; with neither, a full
+    page (exactly ``page_size`` names) may still be followed by more, so the next page is
+    asked for after its last name. A registry that ignores ``last`` (distribution 2.x for
+    tags) or repeats itself ends the listing instead of looping.
+    """
+    next_url = None
+    cursor = last
+    seen = set()
+    yielded = set()
+    linked = False
+    for page_number in range(MAX_PAGES):
+        items, link_url, link_last = fetch(page_size, cursor, next_url)
+        items = list(items or [])
+        full_page = bool(page_size) and len(items) == page_size
+        if page_number == 0 and last is not None and last in items:
+            # The registry ignored `last` and sent the list from the start: skip up to it.
+            items = items[items.index(last) + 1:]
+        fresh = [item for item in items if item not in yielded]
+        yielded.update(fresh)
+        yield from fresh
+        if link_url or link_last:
+            key = link_url or ("last", link_last)
+            if key in seen or (not link_url and link_last == cursor):
+                return  # a registry pointing back to a page it already served
+            seen.add(key)
+            linked = True
+            next_url, cursor = link_url, link_last
+            continue
+        # A registry that links its pages says so on the last one by not linking.
+        if not linked and full_page and fresh and len(fresh) == len(items) and items[-1] != cursor:
+            next_url, cursor = None, items[-1]
+            continue
+        return
+    raise ProtocolError("more than %d pages" % MAX_PAGES, registry=registry, action=action)
 
 
 class CatalogApi(_Paginated):
@@ -1164,19 +1195,16 @@ class HubApi(_Group):
         return self.client.registry_url
 
     def _headers(self, url):
-        auth = self.client.auth
-        if not (auth.username and auth._password) or auth.auth_type in ("anonymous", "none"):
-            return {}
-        if origin(url) != origin(self.base_url):
+        login = self.client.auth.login_credentials()
+        if login is None or origin(url) != origin(self.base_url):
             return {}
         with self._lock:
             if self._token is None:
-                response = self.client.transport.request(
+                response = self.client.request(
                     "POST", self.base_url + "/v2/users/login", authenticate=False,
                     headers={"Content-Type": "application/json"},
-                    data=json.dumps({"username": auth.username, "password": auth._password}), trace_name="hub-login")
-                if response.status_code != 200:
-                    raise self.client.error(response, action="log in to Docker Hub")
+                    data=json.dumps({"username": login[0], "password": login[1]}), trace_name="hub-login",
+                    action="log in to Docker Hub")
                 try:
                     self._token = response.json().get("token")
                 except ValueError:
@@ -1197,11 +1225,10 @@ class HubApi(_Group):
             if url in seen:
                 break
             seen.add(url)
-            response = self.client.transport.request("GET", url, params=params, authenticate=False,
-                                                     headers=self._headers(url), trace_name="hub-tags")
-            if response.status_code != 200:
-                raise self.client.error(response, repository="%s/%s" % (namespace, repository),
-                                        action="list Docker Hub tags")
+            response = self.client.request("GET", url, params=params, authenticate=False,
+                                           headers=self._headers(url), trace_name="hub-tags",
+                                           repository="%s/%s" % (namespace, repository),
+                                           action="list Docker Hub tags")
             try:
                 data = response.json()
             except ValueError:
@@ -1261,6 +1288,6 @@ class ReferrersApi(_Group):
 
 
 __all__ = [
-    "BlobStream", "CatalogPage", "ManifestResult", "PutResult", "ReferrersResult", "RegistryClient", "TagPage",
+    "BlobStream", "CatalogPage", "iterate_pages", "ManifestResult", "PutResult", "ReferrersResult", "RegistryClient", "TagPage",
     "UploadResult", "UploadSession", "parse_link_next", "parse_range_end",
 ]

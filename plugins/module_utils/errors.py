@@ -17,6 +17,8 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.oci.registry.plugins.module_utils.challenge import parse_challenges
+
 # Headers worth keeping on an error; everything else (cookies, tokens echoed by
 # proxies) is dropped so an error can be returned from a module unchanged.
 _KEPT_HEADERS = (
@@ -117,22 +119,13 @@ class RegistryError(Exception):
             line += ". Hint: " + scrub(self.hint)
         return line
 
-    def to_dict(self):
-        """A JSON-safe description for module results."""
-        return {
-            "status": self.status,
-            "code": self.code,
-            "errors": self.errors,
-            "registry": self.registry,
-            "repository": self.repository,
-            "reference": self.reference,
-            "hint": self.hint,
-            "message": str(self),
-        }
-
 
 class InvalidReferenceError(RegistryError, ValueError):
     """Bad input, raised before any request is sent."""
+
+
+class InvalidOptionError(InvalidReferenceError):
+    """An option value outside its documented range, raised before any request is sent."""
 
 
 class AuthenticationError(RegistryError):
@@ -144,6 +137,23 @@ class AuthenticationError(RegistryError):
     def __init__(self, message, challenge=None, **kwargs):
         super(AuthenticationError, self).__init__(message, **kwargs)
         self.challenge = challenge
+
+
+WITHHELD_HINT = ("credentials were NOT sent to the token service, because its realm %s is plain HTTP on another "
+                 "host than the registry; serve the token service over HTTPS (or on the registry's host name)")
+
+
+class CredentialsWithheldError(AuthenticationError):
+    """We had credentials but did not send them to the token service (plain HTTP, other host).
+
+    Not a wrong password and not missing permissions: the message says so, which realm, and
+    how to proceed, whatever the registry answered to the anonymous token.
+    """
+
+    def __init__(self, message, realm=None, **kwargs):
+        kwargs.setdefault("hint", WITHHELD_HINT % (realm or "(unknown)"))
+        super(CredentialsWithheldError, self).__init__(message, **kwargs)
+        self.realm = realm
 
 
 class PermissionDeniedError(RegistryError):
@@ -298,9 +308,6 @@ def _missing_blobs(errors):
 def error_from_response(response, registry=None, repository=None, reference=None, action=None,
                         hint=None, body=None):
     """Build the most specific RegistryError for a failed HTTP response."""
-    # Imported here to avoid a cycle: auth imports errors.
-    from ansible_collections.oci.registry.plugins.module_utils.auth import parse_challenges
-
     status = response.status_code
     if body is None:
         try:
@@ -341,4 +348,6 @@ def error_from_response(response, registry=None, repository=None, reference=None
         return DigestMismatchError(message, **kwargs)
     if status == 400 and "NAME_INVALID" in codes:
         return InvalidReferenceError(message, **kwargs)
+    if status == 400 and hint is None and "http request to an https server" in message.lower():
+        kwargs["hint"] = "the registry speaks HTTPS on this port: use an https:// registry_url (or reference prefix)"
     return RegistryError(message, **kwargs)

@@ -24,7 +24,15 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
 REPOSITORY_RE = re.compile(r"^%s(?:/%s)*$" % (_COMPONENT, _COMPONENT))
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+# The algorithms the OCI image spec registers; anything else (md5:...) is refused before a
+# request, because registries answer it with a 500 that leaks their storage path.
 _DIGEST_HEX_LENGTH = {"sha256": 64, "sha512": 128}
+# ``user:password@`` in the authority of a URL or reference (userinfo cannot contain '/').
+# A reference needs a '/' after the host, or ``name@sha256:...`` would count.
+_URL_USERINFO_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@[^/@]*(?:/|$)")
+_REFERENCE_USERINFO_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@[^/@]*/")
+CREDENTIALS_IN_URL_HINT = ("credentials do not belong in URLs: pass them with username/password, bearer_token or "
+                           "auth_file (src_auth/dest_auth in registry_copy)")
 _HOST_RE = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]+)?$")
 MAX_REPOSITORY_LENGTH = 255
 
@@ -56,13 +64,29 @@ def validate_tag(tag):
     return tag
 
 
+def has_userinfo(text, reference=False):
+    """Does ``text`` (a registry URL, or an image reference) carry ``user[:password]@`` before its host?"""
+    pattern = _REFERENCE_USERINFO_RE if reference else _URL_USERINFO_RE
+    return isinstance(text, str) and bool(pattern.match(text.strip()))
+
+
+def _refuse_userinfo(text, what):
+    if has_userinfo(text, reference=what != "registry_url"):
+        # Never echo the text: the part before '@' is a password.
+        raise InvalidReferenceError("%s contains user:password@ credentials (not shown)" % what,
+                                    action="validate %s" % what, hint=CREDENTIALS_IN_URL_HINT)
+
+
 def validate_digest(digest):
     if not isinstance(digest, str) or not DIGEST_RE.match(digest):
         raise InvalidReferenceError("invalid digest %r: must be algorithm:hex, e.g. sha256:<64 hex characters>" % (digest,),
                                     action="validate digest")
     algorithm, hexpart = digest.split(":", 1)
     expected = _DIGEST_HEX_LENGTH.get(algorithm)
-    if expected is not None and (len(hexpart) != expected or not re.match(r"^[0-9a-f]+$", hexpart)):
+    if expected is None:
+        raise InvalidReferenceError("unsupported digest algorithm %r in %r: use %s" % (
+            algorithm, digest, " or ".join(sorted(_DIGEST_HEX_LENGTH))), action="validate digest")
+    if len(hexpart) != expected or not re.match(r"^[0-9a-f]+$", hexpart):
         raise InvalidReferenceError("invalid %s digest %r: must be %d lowercase hex characters"
                                     % (algorithm, digest, expected), action="validate digest")
     return digest
@@ -90,6 +114,7 @@ def normalize_registry_url(url):
     """``host`` -> ``https://host``; Docker Hub aliases -> ``https://registry-1.docker.io``; no trailing ``/`` or ``/v2``."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidReferenceError("registry_url is empty", action="validate registry_url")
+    _refuse_userinfo(url, "registry_url")
     url = url.strip()
     scheme = "https"
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", url)
@@ -173,6 +198,7 @@ def parse_reference(text, default_registry=None, default_tag=None):
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidReferenceError("image reference is empty", action="parse reference")
+    _refuse_userinfo(text, "image reference")
     original = text
     text = text.strip()
     scheme = None

@@ -51,6 +51,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     TLSError,
     TransportError,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from ansible_collections.oci.registry.plugins.module_utils.tracing import TraceLog, safe_host, safe_path, span
 
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -212,12 +213,15 @@ def parse_retry_after(value, now=None):
 class Transport(object):
     """Sends requests for one client. Thread-safe: the session's connection pool is."""
 
-    def __init__(self, validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=60,
-                 retries=3, user_agent=None, trace=False, backoff_factor=0.5, max_backoff=30.0,
+    def __init__(self, validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT,
+                 retries=DEFAULT_RETRIES, user_agent=None, trace=False, backoff_factor=0.5, max_backoff=30.0,
                  max_retry_after=60.0, pool_size=16, sleep=time.sleep):
         require_requests()
         if ca_path and not os.path.exists(ca_path):
-            raise TLSError("ca_path %s does not exist" % ca_path, action="configure TLS")
+            # Checked with validate_certs=false too: a wrong path would otherwise surface only when
+            # verification is turned back on, far from the change that broke it.
+            raise TLSError("ca_path %s does not exist (checked even with validate_certs=false)" % ca_path,
+                           action="configure TLS", hint="fix the path, or remove ca_path (and REGISTRY_CA_PATH)")
         if client_key and not client_cert:
             raise TLSError("client_key given without client_cert", action="configure TLS")
         self.validate_certs = validate_certs
@@ -229,7 +233,6 @@ class Transport(object):
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
         self.sleep = sleep
-        self.authenticator = None
         self.trace = TraceLog(enabled=trace)
         self.session = requests.Session()
         # Environment handled by hand (see module docstring): no netrc, no CA override.
@@ -262,48 +265,16 @@ class Transport(object):
 
     # ----------------------------------------------------------------- request
 
-    def request(self, method, url, scopes=None, headers=None, data=None, params=None, stream=False,
-                authenticate=True, allow_redirects=True, retry=True, size=None, trace_name=None, timeout=None):
+    def request(self, method, url, headers=None, data=None, params=None, stream=False, allow_redirects=True,
+                retry=True, size=None, trace_name=None, timeout=None):
         """Send a request; returns the final requests.Response whatever its status.
 
+        Knows nothing about authentication: auth.AuthenticatedTransport wraps this one.
         Raises TransportError / TLSError only when no response was received.
         """
         body = data if isinstance(data, RequestBody) else RequestBody(data, size)
-        auth = self.authenticator if authenticate else None
-        auth_retried = False
-        while True:
-            send_headers = dict(headers or {})
-            sent_authorization = None
-            if auth is not None:
-                if not body.replayable and not auth.challenge_known:
-                    # A 401 would waste the stream: learn the challenge first.
-                    self.discover_challenge(url)
-                sent_authorization = auth.authorization(scopes)
-                if sent_authorization:
-                    send_headers["Authorization"] = sent_authorization
-            response = self._send_with_retries(method, url, send_headers, body, params, stream, allow_redirects,
-                                               retry, trace_name, timeout)
-            if (response.status_code == 401 and auth is not None and not auth_retried and body.rewind()
-                    and auth.handle_unauthorized(response, scopes, sent_authorization)):
-                response.close()
-                auth_retried = True
-                continue
-            if response.status_code == 401 and auth is not None and not auth_retried:
-                # Remember the challenge even when no retry is possible.
-                auth.learn_challenge(response.headers.get("WWW-Authenticate", ""))
-            response.sent_authorization = bool(sent_authorization)
-            return response
-
-    def discover_challenge(self, url):
-        parts = urlsplit(url)
-        base = "%s://%s/v2/" % (parts.scheme, parts.netloc)
-        response = self._send_with_retries("GET", base, {}, RequestBody(None), None, False, True, True, "ping",
-                                           None)
-        if response.status_code == 401:
-            self.authenticator.learn_challenge(response.headers.get("WWW-Authenticate", ""))
-        else:
-            self.authenticator.mark_open()
-        response.close()
+        return self._send_with_retries(method, url, dict(headers or {}), body, params, stream, allow_redirects,
+                                       retry, trace_name, timeout)
 
     def _send_with_retries(self, method, url, headers, body, params, stream, allow_redirects, retry, trace_name,
                            timeout):

@@ -27,8 +27,10 @@ extends_documentation_fragment:
 options:
   page_size:
     description:
-      - Number of repositories to ask for per request (the C(n) query parameter).
+      - Number of repositories to ask for per request (the C(n) query parameter), from V(1) to V(100000).
       - When not set the registry chooses (distribution returns up to 100 and a C(Link) to the next page).
+      - Pages are followed through the C(Link) header. A registry that sends none but answers a full page
+        (exactly O(page_size) names) is asked for the names after the last one, until a page is short.
     type: int
   last:
     description:
@@ -110,12 +112,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
     client_from_params,
+    collect_names,
     compile_pattern,
     connection_argument_spec,
     fail,
-    paginate,
     run_module,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import check_number
 from ansible_collections.oci.registry.plugins.module_utils.errors import (
     NotFoundError,
     UnsupportedError,
@@ -129,17 +132,15 @@ NO_CATALOG = ('Cannot list repositories of %s: the registry has no catalog API (
 
 def run(module):
     params = module.params
-    if params['page_size'] is not None and params['page_size'] < 1:
-        fail(module, 'page_size must be a positive integer, got %d' % params['page_size'])
+    page_size = check_number('page_size', params['page_size'])
     if params['limit'] is not None and params['limit'] < 0:
         fail(module, 'limit must not be negative, got %d' % params['limit'])
     regex = compile_pattern(module, params['pattern'])
     client = client_from_params(module)
     try:
-        repositories, next_last = paginate(
-            lambda n, last: client.catalog.get_catalog(n=n, last=last),
-            lambda page: list(page.repositories or []),
-            params['page_size'], params['last'], params['limit'], regex)
+        repositories, next_last = collect_names(
+            client.catalog.iter_catalog(page_size=page_size, last=params['last']),
+            params['last'], params['limit'], regex)
     except (NotFoundError, UnsupportedError) as err:
         fail(module, NO_CATALOG % (client.registry_url, err.status), status=err.status, code=err.code)
     return dict(changed=False, repositories=repositories, next_last=next_last)

@@ -54,8 +54,8 @@ options:
   src_auth:
     description:
       - Connection and credentials for the source registry.
-      - Keys not given here come from the top-level connection options when O(src) is on the O(registry_url)
-        registry, else from the defaults of each key.
+      - Keys not given here come from the top-level connection options as O(registry_url) describes, else
+        from the defaults of each key.
     type: dict
     # dest_auth has the same keys: one definition, so the two cannot drift apart.
     suboptions: &auth_suboptions
@@ -101,8 +101,8 @@ options:
   dest_auth:
     description:
       - Connection and credentials for the destination registry, with the same keys as O(src_auth).
-      - Keys not given here come from the top-level connection options when O(dest) is on the O(registry_url)
-        registry, else from the defaults of each key.
+      - Keys not given here come from the top-level connection options as O(registry_url) describes, else
+        from the defaults of each key.
     type: dict
     suboptions: *auth_suboptions
   platforms:
@@ -166,10 +166,14 @@ options:
     description:
       - Registry of the top-level connection options below, and the registry of O(src) or O(dest) when they have
         no host part.
-      - The top-level options (O(username), O(password), O(bearer_token), O(auth_type), O(auth_file),
-        O(validate_certs), O(ca_path), O(client_cert), O(client_key), O(timeout), O(retries)) apply only to the
-        side whose registry is this one, so credentials never go to another host. They exist so that
-        C(module_defaults) for the C(group/oci.registry.registry) action group also work here.
+      - The top-level options O(username), O(password), O(bearer_token), O(auth_type), O(validate_certs),
+        O(ca_path), O(client_cert) and O(client_key) apply only to the side whose registry host is this one, so
+        credentials never go to another host. When O(registry_url) is not set (nor E(REGISTRY_URL)), they apply
+        to both sides. O(timeout), O(retries) and O(auth_file) always apply to both sides.
+        O(src_auth) and O(dest_auth) override them per side. They exist so that C(module_defaults) for the
+        C(group/oci.registry.registry) action group also work here.
+      - A O(src) or O(dest) on this registry's host without an V(http://) or V(https://) prefix uses this
+        registry's scheme.
       - If not set, the value of the E(REGISTRY_URL) environment variable is used.
     type: str
   username:
@@ -394,14 +398,13 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     connection_argument_spec,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.reference import normalize_registry_url, parse_reference
+from ansible_collections.oci.registry.plugins.module_utils.connect import connection_params, target_url
+from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
 
 try:
     from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
 except ImportError:  # requests missing: run_module reports it cleanly
     CopyEngine = None
-
-_DEFAULTS = dict(auth_type='auto', validate_certs=True, timeout=60, retries=3)
 
 
 def _side_spec():
@@ -437,17 +440,10 @@ def argument_spec():
     return spec
 
 
-def side_params(params, reference, side_auth):
-    """Connection parameters of one side: its own dict, then the top-level options if they are for its registry."""
-    merged = {}
-    top_url = params.get('registry_url')
-    if top_url and normalize_registry_url(top_url) == reference.registry_url:
-        merged.update((key, params[key]) for key in auth_suboptions() if params.get(key) is not None)
-    merged.update((key, value) for key, value in (side_auth or {}).items() if value is not None)
-    for key, value in _DEFAULTS.items():
-        merged.setdefault(key, value)
-    merged['registry_url'] = reference.registry_url
-    return merged
+def side_params(params, reference, side_auth, text=None):
+    """Connection parameters of one side, by the one rule of module_utils.connect."""
+    url = target_url(reference, text, params.get('registry_url'))
+    return connection_params(params, target=url, side=side_auth)
 
 
 def run(module):
@@ -459,11 +455,13 @@ def run(module):
     default_registry = params.get('registry_url')
     src = parse_reference(params['src'], default_registry=default_registry)
     dest = parse_reference(params['dest'], default_registry=default_registry)
-    src_params = side_params(params, src, params.get('src_auth'))
-    dest_params = side_params(params, dest, params.get('dest_auth'))
-    src_client = client_from_params(module, src_params)
+    src_params = side_params(params, src, params.get('src_auth'), params['src'])
+    dest_params = side_params(params, dest, params.get('dest_auth'), params['dest'])
+    src_client = client_from_params(module, params, registry_url=src_params['registry_url'],
+                                    side=params.get('src_auth'))
     # One client for one registry and one identity shares its token cache and connections.
-    dest_client = src_client if dest_params == src_params else client_from_params(module, dest_params)
+    dest_client = src_client if dest_params == src_params else client_from_params(
+        module, params, registry_url=dest_params['registry_url'], side=params.get('dest_auth'))
     engine = CopyEngine(src_client, dest_client, concurrency=params['concurrency'],
                         chunk_size=params['chunk_size'], check_mode=module.check_mode)
     result = engine.copy(src, dest, platforms=params['platforms'], tags=params['tags'],

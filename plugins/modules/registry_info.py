@@ -26,8 +26,11 @@ extends_documentation_fragment:
   - oci.registry.attributes.diff_mode_none
 options: {}
 notes:
-  - Wrong credentials fail the task (the registry or its token service answered 401); without credentials
-    the task succeeds and RV(accessible) tells whether anonymous access was granted.
+  - Credentials that do not authenticate do not fail the task. A wrong password (the registry or its token
+    service answered 401), or credentials withheld from a plain-HTTP token service on another host, give
+    RV(authenticated=false) and RV(accessible=false), and RV(auth_error) says which it was.
+  - Without credentials the task succeeds and RV(accessible) tells whether anonymous access was granted.
+  - Connection failures (unreachable registry, TLS errors, a server that is not a registry) still fail the task.
 seealso:
   - module: oci.registry.registry_catalog_info
   - module: oci.registry.registry_tag_info
@@ -113,6 +116,15 @@ accessible:
   returned: success
   type: bool
   sample: true
+auth_error:
+  description:
+    - Why the credentials did not authenticate, as one line (never containing a secret), for example a wrong
+      password or credentials withheld from a plain-HTTP token service; V(null) when they did or none were used.
+  returned: success
+  type: str
+  sample: >-
+    get token failed for registry.example.com: token service at https://auth.example.com/token refused user ci
+    - HTTP 401. Hint: check username and password (or the identity token) for this registry
 rate_limit:
   description:
     - Docker Hub pull rate limit from the C(RateLimit-Limit), C(RateLimit-Remaining) and
@@ -120,9 +132,25 @@ rate_limit:
   returned: success
   type: dict
   sample:
-    limit: "100;w=21600"
-    remaining: "76;w=21600"
+    limit: 100
+    remaining: 76
     source: 203.0.113.7
+  contains:
+    limit:
+      description: Pulls allowed per window (the number before C(;w=) in C(RateLimit-Limit)).
+      type: int
+      returned: when the registry sends the header
+      sample: 100
+    remaining:
+      description: Pulls left in the current window (the number before C(;w=) in C(RateLimit-Remaining)).
+      type: int
+      returned: when the registry sends the header
+      sample: 76
+    source:
+      description: Value of C(Docker-RateLimit-Source), the address or account the limit counts for.
+      type: str
+      returned: when the registry sends the header
+      sample: 203.0.113.7
 trace:
   description:
     - Requests sent to the registry (method, path, status, duration, bytes), without header values.
@@ -155,7 +183,7 @@ def run(module):
     client = client_from_params(module)
     info = client.system.ping()
     result = dict(changed=False, registry_url=client.registry_url)
-    for key in ('api_version', 'status', 'auth', 'authenticated', 'rate_limit'):
+    for key in ('api_version', 'status', 'auth', 'authenticated', 'auth_error', 'rate_limit'):
         result[key] = info.get(key)
     result['accessible'] = info.get('status') == 200
     return result

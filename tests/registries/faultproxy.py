@@ -31,6 +31,8 @@ Usage::
         proxy.add("respond", method="PUT", path=r"/blobs/uploads/", status=503, times=2)
         client = RegistryClient(proxy.url, ...)
 
+``proxy.strip_headers`` (a set of lowercase header names) removes those response headers
+from every answer, e.g. ``{"link"}`` for a registry that does not link its pages.
 ``proxy.injected`` counts faults injected; ``proxy.requests`` lists (method, path, action).
 Stdlib only.
 """
@@ -223,7 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = []
         for name, value in response.getheaders():
             lower = name.lower()
-            if lower in HOP_BY_HOP:
+            if lower in HOP_BY_HOP or lower in proxy.strip_headers:
                 continue
             if lower == "content-length" and payload is not None and method != "HEAD":
                 continue
@@ -305,6 +307,8 @@ class FaultProxy(object):
         self.target_port = int(target_port)
         self.rules = []
         self.requests = []
+        # Response headers (lowercase names) never relayed, e.g. {"link"}: a registry without pagination links.
+        self.strip_headers = set()
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)

@@ -39,9 +39,12 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 PORT_ATTEMPTS = 3
 
-PLAIN_VARIANTS = ("plain", "plain2")
-VARIANTS = ("plain", "plain2", "tls", "basic", "token")
+PLAIN_VARIANTS = ("plain", "plain2", "plaintoken")
+# plaintoken: a plain-HTTP registry whose token realm is the token service's plain-HTTP port on
+# the same host (the usual self-hosted layout); same users and passwords as token.
+VARIANTS = ("plain", "plain2", "tls", "basic", "token", "plaintoken")
 USERS = {"basic": ("admin", "alice"), "token": ("admin", "puller")}
+TOKEN_VARIANTS = ("token", "plaintoken")
 TOKEN_SERVICE_NAME = "tokenservice"
 
 # Registries own the processes they start in this interpreter: stop() reaps them so no zombie
@@ -246,7 +249,7 @@ def _registry_config(name, port, data_dir, ca, htpasswd_path=None, realm=None):
     }
     if name == "basic":
         config["auth"] = {"htpasswd": {"realm": "oci-registry-test-basic", "path": htpasswd_path}}
-    elif name == "token":
+    elif name in TOKEN_VARIANTS:
         config["auth"] = {"token": {"realm": realm, "service": TOKEN_SERVICE, "issuer": TOKEN_ISSUER, "rootcertbundle": ca.ca_path}}
     return config
 
@@ -312,15 +315,16 @@ def _stop_locked(state):
 def _start_token_service(paths, ca, users, token_expiry):
     os.makedirs(paths["token"], mode=0o700, exist_ok=True)
     port = free_port()
+    plain_port = free_port()
     config_path = os.path.join(paths["token"], "config.json")
     _write_json(config_path, {
-        "port": port, "certfile": ca.server_cert_path, "keyfile": ca.server_key_path,
+        "port": port, "plain_port": plain_port, "certfile": ca.server_cert_path, "keyfile": ca.server_key_path,
         "signing_key": ca.signing_key_path, "signing_cert_chain": ca.signing_cert_path,
         "issuer": TOKEN_ISSUER, "service": TOKEN_SERVICE, "users": users, "token_expiry": token_expiry,
     })
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tokenserver.py")
     record = _spawn(TOKEN_SERVICE_NAME, [sys.executable, script, config_path], os.path.join(paths["token"], "token.log"), paths["token"])
-    return record, port
+    return record, port, plain_port
 
 
 def _start_registry(paths, name, ca, htpasswd_path, realm):
@@ -348,17 +352,20 @@ def _start_locked(state, token_expiry, owner):
     processes = {}
     deadline = time.monotonic() + READY_TIMEOUT
     try:
-        record, token_port = _start_token_service(paths, ca, users["token"], token_expiry)
+        record, token_port, plain_token_port = _start_token_service(paths, ca, users["token"], token_expiry)
         processes[TOKEN_SERVICE_NAME] = record
         _write_json(paths["state_json"], {"owner": owner, "harness_version": harness_version(), "processes": processes})
         token_base = "https://127.0.0.1:%d" % token_port
-        if not _wait_ready(record, token_base + "/healthz", ca.ca_path, deadline):
-            raise HarnessError("token service did not become ready:\n" + _log_tail(record["log"]))
+        plain_token_base = "http://127.0.0.1:%d" % plain_token_port
+        for base in (token_base, plain_token_base):
+            if not _wait_ready(record, base + "/healthz", ca.ca_path, deadline):
+                raise HarnessError("token service did not become ready:\n" + _log_tail(record["log"]))
+        realms = {"token": token_base + "/token", "plaintoken": plain_token_base + "/token"}
 
         registries = {}
         pending = {}
         for name in VARIANTS:
-            record, port = _start_registry(paths, name, ca, htpasswd_path, token_base + "/token")
+            record, port = _start_registry(paths, name, ca, htpasswd_path, realms.get(name))
             processes[name] = record
             pending[name] = port
             _write_json(paths["state_json"], {"owner": owner, "harness_version": harness_version(), "processes": processes})
@@ -373,14 +380,20 @@ def _start_locked(state, token_expiry, owner):
                 if "address already in use" not in log or attempt == PORT_ATTEMPTS - 1:
                     raise HarnessError("registry %s did not answer at %s/v2/ within %.0fs; log tail:\n%s" % (name, url, READY_TIMEOUT, log))
                 _terminate([processes[name]])
-                processes[name], pending[name] = _start_registry(paths, name, ca, htpasswd_path, token_base + "/token")
+                processes[name], pending[name] = _start_registry(paths, name, ca, htpasswd_path, realms.get(name))
                 _write_json(paths["state_json"], {"owner": owner, "harness_version": harness_version(), "processes": processes})
             registries[name] = {"url": url, "host": url.split("://", 1)[1]}
             if name in users:
                 registries[name]["users"] = users[name]
+            elif name == "plaintoken":
+                registries[name]["users"] = users["token"]
         registries["token"].update({
             "realm": token_base + "/token", "service": TOKEN_SERVICE, "issuer": TOKEN_ISSUER,
             "stats_url": token_base + "/stats", "config_url": token_base + "/config", "token_expiry": token_expiry,
+        })
+        registries["plaintoken"].update({
+            "realm": realms["plaintoken"], "service": TOKEN_SERVICE, "issuer": TOKEN_ISSUER,
+            "stats_url": plain_token_base + "/stats",
         })
     except BaseException:
         sys.stderr.write("tests/registries: start failed, stopping what was started\n")
@@ -417,8 +430,8 @@ def _healthy_env(state):
     records = recorded.get("processes", {})
     if set(records) != set(VARIANTS) | {TOKEN_SERVICE_NAME} or not all(_is_alive(record) for record in records.values()):
         return None
-    token = env["registries"]["token"]
-    urls = [info["url"] + "/v2/" for info in env["registries"].values()] + [token["realm"].rsplit("/", 1)[0] + "/healthz"]
+    urls = [info["url"] + "/v2/" for info in env["registries"].values()] + [
+        env["registries"][name]["realm"].rsplit("/", 1)[0] + "/healthz" for name in TOKEN_VARIANTS if name in env["registries"]]
     if not all(_answers(url, env["ca_path"]) for url in urls):
         return None
     return RegistryEnv(env)

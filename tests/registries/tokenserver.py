@@ -374,11 +374,26 @@ class TLSThreadingHTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+class PlainThreadingHTTPServer(ThreadingHTTPServer):
+    """The same token service over plain HTTP (the ``plaintoken`` variant's realm), sharing issuer and stats."""
+
+    daemon_threads = True
+
+    def __init__(self, address, issuer, stats):
+        super().__init__(address, Handler)
+        self.issuer = issuer
+        self.stats = stats
+
+
 def main(argv):
     with open(argv[1], encoding="utf-8") as handle:
         config = json.load(handle)
     server = TLSThreadingHTTPServer(("127.0.0.1", config["port"]), TokenIssuer(config), config["certfile"], config["keyfile"])
     sys.stderr.write("token service listening on 127.0.0.1:%d\n" % config["port"])
+    if config.get("plain_port"):
+        plain = PlainThreadingHTTPServer(("127.0.0.1", config["plain_port"]), server.issuer, server.stats)
+        threading.Thread(target=plain.serve_forever, name="plain-http", daemon=True).start()
+        sys.stderr.write("token service listening on 127.0.0.1:%d (plain HTTP)\n" % config["plain_port"])
     sys.stderr.flush()
     try:
         server.serve_forever()

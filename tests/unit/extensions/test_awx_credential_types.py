@@ -48,7 +48,12 @@ def _module_env_names():
 
 
 def _lookup_env_names():
-    options = yaml.safe_load(digest_lookup.DOCUMENTATION)['options']
+    doc = yaml.safe_load(digest_lookup.DOCUMENTATION)
+    options = dict(doc['options'])
+    if 'oci.registry.connection.plugins' in doc.get('extends_documentation_fragment', []):
+        # The lookup's connection options live in the doc fragment's plugins variant.
+        from ansible_collections.oci.registry.plugins.doc_fragments.connection import ModuleDocFragment
+        options.update(yaml.safe_load(ModuleDocFragment.PLUGINS)['options'])
     return set(entry['name'] for option in options.values() for entry in option.get('env', []))
 
 

@@ -248,11 +248,15 @@ def test_no_secret_in_any_output(registries, unique_repo, tmp_path):
 
     # The playbook did what it should (so the grep covers real successes and real failures).
     outcome = [bool(result.get("failed")) if isinstance(result, dict) else None for result in results[:23]]
-    # 0-based: r02 r05 r10 r12 (wrong password / missing repo), r15 r16 r17 (denied push, missing), r20 r21 r23
-    expected_failures = {1, 4, 9, 11, 14, 15, 16, 19, 20, 22}
+    # 0-based: r05 r10 (missing repo / wrong password), r15 r16 r17 (denied push, missing), r20 r21 r23
+    expected_failures = {4, 9, 14, 15, 16, 19, 20, 22}
     print("outcomes:", outcome)
     for index, failed in enumerate(outcome):
         assert failed == (index in expected_failures), (index + 1, results[index])
+    # r02 r12: registry_info reports a wrong password instead of failing (issue 11 item 7), with the reason.
+    for index in (1, 11):
+        assert results[index]["authenticated"] is False and results[index]["accessible"] is False
+        assert results[index]["auth_error"], results[index]
     assert results[23].startswith("sha256:")
     assert any("trace" in result for result in results[:21] if isinstance(result, dict))
 

@@ -16,7 +16,9 @@ import yaml
 from ansible import constants as C
 from ansible.errors import AnsibleLookupError, AnsibleOptionsError
 
+from ansible_collections.oci.registry.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionFragment
 from ansible_collections.oci.registry.plugins.lookup import digest as digest_module
+from ansible_collections.oci.registry.plugins.module_utils import connect as connect_module
 from ansible_collections.oci.registry.plugins.module_utils import media
 from ansible_collections.oci.registry.plugins.module_utils.errors import NotFoundError, PermissionDeniedError
 
@@ -117,7 +119,11 @@ def loader():
     the shared conftest) do not guarantee.
     """
     if not C.config.has_configuration_definition('lookup', PLUGIN):
-        options = yaml.safe_load(digest_module.DOCUMENTATION)['options']
+        doc = yaml.safe_load(digest_module.DOCUMENTATION)
+        # The connection options come from the doc fragment's plugins variant, as with the plugin loader.
+        assert doc['extends_documentation_fragment'] == ['oci.registry.connection.plugins']
+        options = yaml.safe_load(ConnectionFragment.PLUGINS)['options']
+        options.update(doc['options'])
         C.config.initialize_plugin_configuration_definitions('lookup', PLUGIN, options)
 
 
@@ -126,6 +132,7 @@ def lookup(loader, monkeypatch):
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(digest_module, 'RegistryClient', FakeClient)
+    monkeypatch.setattr(connect_module, 'RegistryClient', FakeClient)
     monkeypatch.setattr(FakeClient, 'instances', [])
     monkeypatch.setattr(FakeClient, 'digests', {
         ('https://registry-1.docker.io', 'library/nginx', 'latest'): INDEX,
@@ -327,3 +334,27 @@ def test_missing_requests_is_reported(lookup, monkeypatch):
     monkeypatch.setattr(digest_module, 'CLIENT_IMPORT_ERROR', "Traceback...\nModuleNotFoundError: No module named 'requests'\n")
     with pytest.raises(AnsibleLookupError, match="needs the Python library requests.*No module named 'requests'"):
         lookup.run(['nginx'])
+
+
+def test_userinfo_is_never_echoed(lookup):
+    secret = 'S3cr3t-in-url'
+    with pytest.raises(AnsibleLookupError) as info:
+        lookup.run(['team/app:1'], registry_url='https://alice:%s@registry.example.com' % secret)
+    assert secret not in str(info.value) and 'username/password' in str(info.value)
+    with pytest.raises(AnsibleLookupError) as info:
+        lookup.run(['alice:%s@registry.example.com/team/app:1' % secret])
+    assert secret not in str(info.value) and 'credentials do not belong in URLs' in str(info.value)
+    assert FakeClient.instances == []
+
+
+def test_bad_timeout_fails_before_any_term(lookup):
+    with pytest.raises(AnsibleLookupError, match='timeout is 0'):
+        lookup.run(['ghcr.io/org/app:1.0'], timeout=0)
+    assert FakeClient.instances == []
+
+
+def test_same_scheme_as_the_modules_for_the_registry_url_host(lookup):
+    """registry_url http://127.0.0.1:5000 and a term on that host without scheme: plain HTTP, credentials sent."""
+    assert lookup.run(['127.0.0.1:5000/team/app:1.0'], registry_url='http://127.0.0.1:5000', username='ci',
+                      password=SECRET) == [_digest(11)]
+    assert FakeClient.instances[0].kwargs['password'] == SECRET

@@ -98,7 +98,7 @@ def test_seekable_file_body_is_rewound_for_retry(transport):
 def test_consumed_stream_is_never_resent(transport, sleeps):
     responses.add(responses.PUT, URL, status=503)
     responses.add(responses.PUT, URL, status=201)
-    response = transport.request("PUT", URL, data=iter([b"abc", b"def"]), size=6, authenticate=False)
+    response = transport.request("PUT", URL, data=iter([b"abc", b"def"]), size=6)
     assert response.status_code == 503
     assert len(responses.calls) == 1 and sleeps == []
     assert responses.calls[0].request.headers["Content-Length"] == "6"
@@ -130,7 +130,7 @@ def test_redirect_to_other_host_drops_authorization(transport):
     responses.add(responses.GET, "https://storage.example/bucket/blob", status=302,
                   headers={"Location": "https://reg.example/back"})
     responses.add(responses.GET, "https://reg.example/back", body=b"data")
-    response = transport.request("GET", "https://reg.example/v2/a/blobs/sha256:1", authenticate=False,
+    response = transport.request("GET", "https://reg.example/v2/a/blobs/sha256:1",
                                  headers={"Authorization": "Bearer secret-token"})
     assert response.content == b"data"
     assert responses.calls[0].request.headers["Authorization"] == "Bearer secret-token"
@@ -144,7 +144,7 @@ def test_relative_redirect_on_same_host_keeps_authorization(transport):
     responses.add(responses.GET, "https://reg.example/v2/a/blobs/sha256:1", status=302,
                   headers={"Location": "/mirror/blob"})
     responses.add(responses.GET, "https://reg.example/mirror/blob", body=b"x")
-    transport.request("GET", "https://reg.example/v2/a/blobs/sha256:1", authenticate=False,
+    transport.request("GET", "https://reg.example/v2/a/blobs/sha256:1",
                       headers={"Authorization": "Bearer t"})
     assert responses.calls[1].request.headers["Authorization"] == "Bearer t"
 
@@ -153,7 +153,7 @@ def test_relative_redirect_on_same_host_keeps_authorization(transport):
 def test_redirect_to_http_on_same_host_drops_authorization(transport):
     responses.add(responses.GET, "https://reg.example/v2/", status=301, headers={"Location": "http://reg.example/v2/"})
     responses.add(responses.GET, "http://reg.example/v2/", body=b"{}")
-    transport.request("GET", "https://reg.example/v2/", authenticate=False, headers={"Authorization": "Basic x"})
+    transport.request("GET", "https://reg.example/v2/", headers={"Authorization": "Basic x"})
     assert "Authorization" not in responses.calls[1].request.headers
 
 
@@ -187,14 +187,14 @@ def test_netrc_does_not_replace_authorization(monkeypatch, tmp_path):
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     responses.add(responses.GET, URL, status=200)
-    Transport().request("GET", URL, authenticate=False, headers={"Authorization": "Bearer mine"})
+    Transport().request("GET", URL, headers={"Authorization": "Bearer mine"})
     assert responses.calls[0].request.headers["Authorization"] == "Bearer mine"
 
 
 @responses.activate
 def test_trace_records_have_no_secrets(transport):
     responses.add(responses.GET, URL, body=b"12345")
-    transport.request("GET", URL + "?token=abc", authenticate=False, headers={"Authorization": "Bearer zzz"})
+    transport.request("GET", URL + "?token=abc", headers={"Authorization": "Bearer zzz"})
     (record,) = transport.trace.records
     assert record["method"] == "GET" and record["status"] == 200 and record["bytes_received"] == 5
     assert record["path"] == "/v2/a/blobs/uploads/x" and record["host"] == "reg.example"
@@ -247,7 +247,7 @@ def test_opentelemetry_span_per_request_when_available(monkeypatch):
 
     monkeypatch.setattr(tracing, "_otel_trace", FakeTraceApi)
     responses.add(responses.GET, URL, status=404)
-    Transport().request("GET", URL + "?last=x", authenticate=False, headers={"Authorization": "Bearer s3cr3t"})
+    Transport().request("GET", URL + "?last=x", headers={"Authorization": "Bearer s3cr3t"})
     (span,) = tracer.spans
     assert span.name == "HTTP GET"
     assert span.attributes == {"http.request.method": "GET", "server.address": "reg.example",

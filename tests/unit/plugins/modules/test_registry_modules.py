@@ -180,8 +180,10 @@ def test_wrong_password_never_in_output(capsys):
         mock.add(responses.GET, REGISTRY + "/v2/", status=401, json={"errors": [{"code": "UNAUTHORIZED"}]},
                  headers={"WWW-Authenticate": 'Basic realm="registry"'})
         result = run(registry_info, capsys, verbosity=3, registry_url=REGISTRY, username="admin", password=secret)
-    assert result["failed"] is True
-    assert result["status"] == 401
+    # A wrong password is a result of registry_info, not a failure (issue 11 item 7).
+    assert not result.get("failed")
+    assert result["authenticated"] is False and result["accessible"] is False
+    assert result["status"] == 401 and result["auth_error"]
     assert secret not in json.dumps(result)
 
 
@@ -235,29 +237,4 @@ def test_paginate_stops_on_a_registry_that_repeats_itself():
     assert len(calls) <= 2
 
 
-def test_env_credentials_are_not_sent_to_another_registry(monkeypatch):
-    """An AWX-injected credential for REGISTRY_URL must not reach a registry the task names itself."""
-    from ansible_collections.oci.registry.plugins.module_utils import ansible_module
-
-    monkeypatch.setenv('REGISTRY_URL', 'https://staging.example.com')
-    monkeypatch.setenv('REGISTRY_USERNAME', 'ci')
-    monkeypatch.setenv('REGISTRY_PASSWORD', 'env-secret')
-    from_env = {'username': 'ci', 'password': 'env-secret', 'bearer_token': None}
-
-    other = ansible_module._credentials_for('https://elsewhere.example.com', from_env)
-    assert other == {'username': None, 'password': None, 'bearer_token': None}
-
-    same = ansible_module._credentials_for('staging.example.com/', from_env)
-    assert same == from_env
-
-    explicit = ansible_module._credentials_for('https://elsewhere.example.com',
-                                               {'username': 'deployer', 'password': 'task-secret', 'bearer_token': None})
-    assert explicit['username'] == 'deployer' and explicit['password'] == 'task-secret'
-
-
-def test_env_credentials_apply_anywhere_without_registry_url(monkeypatch):
-    from ansible_collections.oci.registry.plugins.module_utils import ansible_module
-
-    monkeypatch.delenv('REGISTRY_URL', raising=False)
-    params = {'username': 'ci', 'password': 'env-secret', 'bearer_token': None}
-    assert ansible_module._credentials_for('https://elsewhere.example.com', params) == params
+# The environment-scoping tests moved to tests/unit/plugins/module_utils/test_sec_connect.py (connect.py owns the rule).
