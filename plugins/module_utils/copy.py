@@ -203,6 +203,11 @@ def _unique_by(items, key):
     return list(seen.values())
 
 
+def _tag_writes(pending):
+    """The plans whose destination reference gets a manifest PUT: one per tag and target."""
+    return _unique_by(pending, lambda plan: (plan.dest.tag, plan.target_digest))
+
+
 def _push_levels(graph, skip=()):
     """Manifests to push, grouped so every manifest comes after its children."""
     heights = {}
@@ -359,6 +364,7 @@ class CopyEngine:
                     referrer_graph, subjects = self._walk_referrers(src.repository, dest.repository, plans, graph)
                 if self.check_mode:
                     self._predict_blobs(src.repository, dest.repository, graph, referrer_graph)
+                    self._predict_manifests(graph, pending, referrer_graph)
                     after = {id(plan): plan.target_digest for plan in plans}
                 else:
                     self._transfer(src.repository, dest.repository, graph,
@@ -595,8 +601,12 @@ class CopyEngine:
             else:
                 self.stats.add(copied=1, bytes=blob.size or 0)
         self._map(predict, self._unique_blobs(*graphs))
-        for graph in graphs:
-            self.stats.add(manifests=sum(1 for node in graph.values() if not node.exists))
+
+    def _predict_manifests(self, graph, pending, referrer_graph):
+        # The same selections _transfer and _tag write from, so the count is exact: a
+        # manifest behind several tags is PUT once per tag, its children once.
+        pushes = _push_levels(graph, skip={plan.target_digest for plan in pending}) + _push_levels(referrer_graph)
+        self.stats.add(manifests=sum(len(level) for level in pushes) + len(_tag_writes(pending)))
 
     def _transfer(self, src_repo, dest_repo, graph, tagged_later=()):
         """Blobs, then manifests deepest first; ``tagged_later`` are pushed by the tag step instead."""
@@ -697,7 +707,7 @@ class CopyEngine:
                     "destination registry stored %s, expected %s" % (pushed, plan.target_digest),
                     registry=plan.dest.registry, repository=dest_repo, reference=reference, action="copy")
             self.stats.add(manifests=1)
-        self._map(push, _unique_by(pending, lambda plan: (plan.dest.tag, plan.target_digest)))
+        self._map(push, _tag_writes(pending))
         return {id(plan): plan.target_digest for plan in plans}
 
     def _raw_for(self, dest_repo, plan, graph):
