@@ -238,6 +238,10 @@ def blob_diff(repository, digest, before, after):
 def download(module, client, repository, digest):
     """Write the blob to dest through a temporary file, so dest is never half written."""
     dest = module.params['dest']
+    if not os.path.isabs(dest):
+        # atomic_move and the temporary file need a directory; join rather than abspath, so
+        # "missing/.." still fails on the missing directory as the OS would.
+        dest = os.path.join(os.getcwd(), dest)
     algorithm = algorithm_of(module, digest)
     if os.path.isdir(dest):
         fail(module, 'dest %s is a directory; give the path of the file to write' % dest)
@@ -251,7 +255,7 @@ def download(module, client, repository, digest):
     if os.path.exists(dest):
         current, size = file_digest(dest, algorithm)
     changed = current != digest
-    result = dict(digest=digest, dest=dest, exists=True, method='none')
+    result = dict(digest=digest, dest=module.params['dest'], exists=True, method='none')
     diff = dict(before=dict(path=dest, digest=current), after=dict(path=dest, digest=digest))
 
     if changed:
