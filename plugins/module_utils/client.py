@@ -650,6 +650,74 @@ class ManifestsApi(_Group):
             raise exc
 
 
+class _BodyBroken(Exception):
+    """The network side of a blob body failed (kept apart from errors of whoever consumes the bytes)."""
+
+    def __init__(self, cause):
+        super().__init__(cause)
+        self.cause = cause
+
+
+def _body_chunks(response, chunk_size=READ_CHUNK):
+    """The raw body bytes; only failures of reading the body become _BodyBroken.
+
+    Exceptions raised by the consumer of a chunk (a local write, a full disk) pass through
+    untouched: they are not network faults and must not be retried as such.
+    """
+    # decode_content=False: a Content-Encoding set by object storage must not change the bytes we hash.
+    chunks = response.raw.stream(chunk_size, decode_content=False)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except RegistryError:
+            raise
+        except Exception as exc:  # urllib3 and socket errors while streaming
+            raise _BodyBroken(exc)
+        if chunk:
+            yield chunk
+
+
+class _BlobVerifier(object):
+    """Size and digest of a blob over the bytes actually delivered: the one check every blob reader uses."""
+
+    def __init__(self, registry, repository, digest, size=None):
+        self.registry = registry
+        self.repository = repository
+        self.digest = digest
+        self.size = size
+        self.count = 0
+        self._algorithm, self._hasher = new_hasher(digest)
+
+    def error(self, message):
+        return DigestMismatchError(message, registry=self.registry, repository=self.repository,
+                                   reference=self.digest, action="get blob")
+
+    def admit(self, length):
+        """Refuse a chunk that would run past the announced size (before anyone uses it)."""
+        if self.size is not None and self.count + length > self.size:
+            raise self.error("blob is longer than %d bytes" % self.size)
+
+    def add(self, chunk):
+        """Account a chunk once it is delivered, so the hash covers exactly what the consumer got."""
+        self._hasher.update(chunk)
+        self.count += len(chunk)
+
+    def finish(self):
+        if self.size is not None and self.count != self.size:
+            raise self.error("blob ended after %d of %d bytes" % (self.count, self.size))
+        actual = "%s:%s" % (self._algorithm, self._hasher.hexdigest())
+        if actual != self.digest:
+            raise self.error("blob content hashes to %s" % actual)
+
+
+def _broken_body(verifier, exc):
+    return TransportError("connection broke after %d bytes of the blob (%s)"
+                          % (verifier.count, type(exc.cause).__name__), registry=verifier.registry,
+                          repository=verifier.repository, reference=verifier.digest, action="get blob")
+
+
 class BlobStream(object):
     """A blob download that checks size and digest as it streams."""
 
@@ -665,8 +733,12 @@ class BlobStream(object):
                                       registry=registry, repository=repository, reference=digest,
                                       action="get blob")
         self.size = expected_size if expected_size is not None else length
-        self.bytes_read = 0
+        self._verifier = _BlobVerifier(registry, repository, digest, self.size)
         self._done = False
+
+    @property
+    def bytes_read(self):
+        return self._verifier.count
 
     def __enter__(self):
         return self
@@ -677,43 +749,22 @@ class BlobStream(object):
     def close(self):
         self._response.close()
 
-    def _fail(self, cls, message):
-        self.close()
-        return cls(message, registry=self.registry, repository=self.repository, reference=self.digest,
-                   action="get blob")
-
     def iter_chunks(self, chunk_size=READ_CHUNK):
         """Yield the blob; raises DigestMismatchError after the last chunk if size or digest differ."""
         if self._done:
             raise ProtocolError("blob stream already consumed", action="get blob")
         self._done = True
-        algorithm, hasher = new_hasher(self.digest)
-        raw = self._response.raw
+        verifier = self._verifier
         try:
-            # decode_content=False: a Content-Encoding set by object storage must not change the bytes we hash.
-            for chunk in raw.stream(chunk_size, decode_content=False):
-                if not chunk:
-                    continue
-                self.bytes_read += len(chunk)
-                if self.size is not None and self.bytes_read > self.size:
-                    raise self._fail(DigestMismatchError, "blob is longer than %d bytes" % self.size)
-                hasher.update(chunk)
+            for chunk in _body_chunks(self._response, chunk_size):
+                verifier.admit(len(chunk))
+                verifier.add(chunk)
                 yield chunk
-        except RegistryError:
-            raise
-        except Exception as exc:  # urllib3 and socket errors while streaming
-            self.close()
-            raise TransportError("connection broke after %d bytes of the blob (%s)"
-                                 % (self.bytes_read, type(exc).__name__),
-                                 registry=self.registry, repository=self.repository, reference=self.digest,
-                                 action="get blob")
+        except _BodyBroken as exc:
+            raise _broken_body(verifier, exc)
         finally:
             self._response.close()
-        if self.size is not None and self.bytes_read != self.size:
-            raise self._fail(DigestMismatchError, "blob ended after %d of %d bytes" % (self.bytes_read, self.size))
-        actual = "%s:%s" % (algorithm, hasher.hexdigest())
-        if actual != self.digest:
-            raise self._fail(DigestMismatchError, "blob content hashes to %s" % actual)
+        verifier.finish()
 
     def read_all(self, limit=64 * 1024 * 1024):
         buf = bytearray()
@@ -773,56 +824,44 @@ class BlobsApi(_Group):
         """Stream a blob into ``fileobj``; a body broken mid-way resumes with a Range request.
 
         Returns the bytes written; raises DigestMismatchError (after writing) when size or
-        digest do not match, so callers writing to a temporary file can discard it.
+        digest do not match, so callers writing to a temporary file can discard it. An
+        error writing ``fileobj`` (disk full, permissions) is raised as it is, at once:
+        it is not a network fault, and no retry can help.
         """
         validate_repository(repository)
         validate_digest(digest)
-        algorithm, hasher = new_hasher(digest)
         path = "/v2/%s/blobs/%s" % (repository, digest)
-        size = expected_size
-        written = 0
+        verifier = _BlobVerifier(self.registry, repository, digest, expected_size)
         failures = 0
         while True:
+            written = verifier.count
             headers = {"Range": "bytes=%d-" % written} if written else None
             response = self.client.request("GET", path, scopes=_pull(repository), expected=(200, 206),
                                            headers=headers, stream=True, repository=repository,
                                            reference=digest, action="get blob")
             skip = written if response.status_code == 200 else 0  # Range ignored: drop what we have
-            if size is None and response.status_code == 200:
-                size = _int_header(response.headers, "Content-Length")
+            if verifier.size is None and response.status_code == 200:
+                verifier.size = _int_header(response.headers, "Content-Length")
             try:
-                for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
+                for chunk in _body_chunks(response):
                     if skip:
                         dropped = min(skip, len(chunk))
                         chunk, skip = chunk[dropped:], skip - dropped
-                    if not chunk:
-                        continue
-                    if size is not None and written + len(chunk) > size:
-                        raise DigestMismatchError("blob is longer than %d bytes" % size, registry=self.registry,
-                                                  repository=repository, reference=digest, action="get blob")
-                    hasher.update(chunk)
+                        if not chunk:
+                            continue
+                    verifier.admit(len(chunk))
                     fileobj.write(chunk)
-                    written += len(chunk)
+                    verifier.add(chunk)
                 break
-            except RegistryError:
-                raise
-            except Exception as exc:  # urllib3/socket errors while streaming the body
+            except _BodyBroken as exc:
                 failures += 1
                 if failures > self.client.transport.retries:
-                    raise TransportError("connection broke after %d bytes of the blob (%s)"
-                                         % (written, type(exc).__name__), registry=self.registry,
-                                         repository=repository, reference=digest, action="get blob")
+                    raise _broken_body(verifier, exc)
                 self.client.transport.sleep(self.client.transport.backoff(failures - 1))
             finally:
                 response.close()
-        if size is not None and written != size:
-            raise DigestMismatchError("blob ended after %d of %d bytes" % (written, size), registry=self.registry,
-                                      repository=repository, reference=digest, action="get blob")
-        actual = "%s:%s" % (algorithm, hasher.hexdigest())
-        if actual != digest:
-            raise DigestMismatchError("blob content hashes to %s" % actual, registry=self.registry,
-                                      repository=repository, reference=digest, action="get blob")
-        return written
+        verifier.finish()
+        return verifier.count
 
     def delete_blob(self, repository, digest):
         validate_repository(repository)

@@ -266,13 +266,27 @@ def download(module, client, repository, digest):
             if size is None:
                 fail(module, 'blob %s is not in %s on %s' % (digest, repository, client.registry_url))
         else:
-            handle, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part', dir=directory)
-            os.close(handle)
+            tmp = None
             try:
+                handle, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part',
+                                               dir=directory)
                 # The client verifies size and digest of what it writes and resumes a broken body
                 # with a Range request; on a mismatch it raises and the temporary file goes.
-                with open(tmp, 'wb') as out:
+                with os.fdopen(handle, 'wb') as out:
                     size = client.blobs.download_blob(repository, digest, out)
+            except OSError as exc:
+                if tmp is not None:
+                    os.unlink(tmp)
+                if exc.errno is None:
+                    raise  # not the file system (requests' exceptions are OSErrors too)
+                # The client raises write errors of the file as they are and wraps network faults.
+                fail(module, 'cannot write the blob to %s: %s; free space or fix permissions in %s and run again'
+                     % (dest, exc.strerror or exc, directory), errno=exc.errno)
+            except BaseException:
+                if tmp is not None:
+                    os.unlink(tmp)
+                raise
+            try:
                 module.atomic_move(tmp, dest, unsafe_writes=module.params['unsafe_writes'])
             finally:
                 if os.path.exists(tmp):
