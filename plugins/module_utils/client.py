@@ -467,6 +467,11 @@ class TagsApi(_Paginated):
 
 
 class ManifestsApi(_Group):
+    def __init__(self, client):
+        super().__init__(client)
+        # repository -> False, or the RegistryError a delete there got (see _check_deletes_allowed).
+        self._deletes_refused = {}
+
     def _read_manifest(self, response, repository, reference):
         length = _int_header(response.headers, "Content-Length")
         if length is not None and length > MAX_MANIFEST_SIZE:
@@ -585,7 +590,10 @@ class ManifestsApi(_Group):
         response.close()
         if response.status_code in (200, 202, 204):
             return True
-        raise self._delete_error(response, repository, digest, "delete manifest")
+        err = self._delete_error(response, repository, digest, "delete manifest")
+        if isinstance(err, UnsupportedError):
+            self._deletes_refused[None] = err  # a registry setting: an untag later in the run refuses at once
+        raise err
 
     def _delete_error(self, response, repository, reference, action):
         err = self.client.error(response, repository=repository, reference=reference, action=action)
@@ -615,8 +623,35 @@ class ManifestsApi(_Group):
         err = self._delete_error(response, repository, tag, "delete tag")
         if not (isinstance(err, UnsupportedError) or response.status_code in (400, 405)):
             raise err
+        self._check_deletes_allowed(repository, tag)
         self._delete_tag_with_placeholder(repository, tag, original)
         return "placeholder"
+
+    def _check_deletes_allowed(self, repository, tag):
+        """Refuse before the placeholder is written when its delete would be refused.
+
+        The placeholder cannot be deleted where deletes are disabled or the account lacks the
+        delete right: it would stay behind as an untagged manifest. A DELETE of a digest that
+        cannot exist tells which, without changing anything (404 means deletes work); the answer
+        holds for the client's lifetime, so a bulk untag probes once per repository.
+        """
+        known = self._deletes_refused.get(None) or self._deletes_refused.get(repository)
+        if known is None:
+            probe = "sha256:" + hashlib.sha256(("oci.registry delete probe %s" % uuid.uuid4()).encode()).hexdigest()
+            response = self.client.transport.request(
+                "DELETE", self.client.url("/v2/%s/manifests/%s" % (repository, probe)), scopes=_delete(repository))
+            response.close()
+            known = False
+            if response.status_code not in (200, 202, 204, 404):
+                known = self._delete_error(response, repository, tag, "delete tag")
+                known.message = ("nothing was changed: removing a tag from this registry needs a manifest delete, "
+                                 "which it refuses")
+            self._deletes_refused[repository] = known
+            if isinstance(known, UnsupportedError):
+                self._deletes_refused[None] = known
+        if known:
+            known.reference = tag
+            raise known
 
     def _delete_tag_with_placeholder(self, repository, tag, original):
         client = self.client

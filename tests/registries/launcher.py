@@ -39,8 +39,10 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 PORT_ATTEMPTS = 3
 
-PLAIN_VARIANTS = ("plain", "plain2")
-VARIANTS = ("plain", "plain2", "tls", "basic", "token")
+PLAIN_VARIANTS = ("plain", "plain2", "plain_nodelete")
+VARIANTS = ("plain", "plain2", "tls", "basic", "token", "plain_nodelete")
+# Plain HTTP with storage.delete.enabled false: what registries that refuse deletes answer (405 UNSUPPORTED).
+DELETES_DISABLED = ("plain_nodelete",)
 USERS = {"basic": ("admin", "alice"), "token": ("admin", "puller")}
 TOKEN_SERVICE_NAME = "tokenservice"
 
@@ -240,7 +242,7 @@ def _registry_config(name, port, data_dir, ca, htpasswd_path=None, realm=None):
     config = {
         "version": "0.1",
         "log": {"level": "warn", "formatter": "text", "accesslog": {"disabled": True}, "fields": {"variant": name}},
-        "storage": {"filesystem": {"rootdirectory": data_dir}, "delete": {"enabled": True},
+        "storage": {"filesystem": {"rootdirectory": data_dir}, "delete": {"enabled": name not in DELETES_DISABLED},
                     "maintenance": {"uploadpurging": {"enabled": False}}},
         "http": http,
     }
