@@ -27,6 +27,13 @@ try:
 except ImportError:  # pragma: no cover
     from urlparse import parse_qs, urljoin, urlsplit  # type: ignore
 
+from ansible_collections.oci.registry.plugins.module_utils.blob_writer import (
+    UPLOAD_LOST_CODES,
+    BlobWriter,
+    UploadResult,
+    retry_delay,
+    retryable_upload_error,
+)
 from ansible_collections.oci.registry.plugins.module_utils.auth import (
     CATALOG_SCOPE,
     Authenticator,
@@ -41,7 +48,6 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     NotFoundError,
     ProtocolError,
     RegistryError,
-    TLSError,
     TransportError,
     UnsupportedError,
     error_from_response,
@@ -78,12 +84,9 @@ from ansible_collections.oci.registry.plugins.module_utils.transport import (
     RequestBody,
     Transport,
     origin,
-    parse_retry_after,
     requests_exceptions,
 )
 
-MONOLITHIC_LIMIT = 32 * 1024 * 1024
-DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 DEFAULT_CONCURRENCY = 8
 MAX_PAGES = 100000
 # Image configurations are small JSON documents; this bounds what is read into memory.
@@ -91,16 +94,11 @@ MAX_CONFIG_SIZE = 16 * 1024 * 1024
 DELETE_HINT = ("deletes are disabled on this registry; for the distribution registry set "
                "REGISTRY_STORAGE_DELETE_ENABLED=true (storage.delete.enabled: true)")
 HUB_API_URL = "https://hub.docker.com"
-# The registry forgot or invalidated the upload (distribution does after a partial chunk).
-UPLOAD_LOST_CODES = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
-# Answers to an upload request worth another try (with a fresh or resumed session).
-RETRYABLE_UPLOAD_STATUSES = (429, 500, 502, 503, 504)
 
 ManifestResult = namedtuple("ManifestResult", ["digest", "media_type", "size", "raw", "manifest"])
 PutResult = namedtuple("PutResult", ["digest", "subject_digest", "location"])
 CatalogPage = namedtuple("CatalogPage", ["repositories", "next_last", "next_url"])
 TagPage = namedtuple("TagPage", ["name", "tags", "next_last", "next_url"])
-UploadResult = namedtuple("UploadResult", ["digest", "size", "existed", "chunks"])
 ReferrersResult = namedtuple("ReferrersResult", ["descriptors", "via"])
 
 
@@ -912,72 +910,6 @@ class BlobsApi(_Group):
         raise err
 
 
-class _Source(object):
-    """Reads an upload source by offset; non-seekable sources keep the last chunk for resumes."""
-
-    def __init__(self, source):
-        self.data = None
-        self.fileobj = None
-        self.seekable = False
-        self._base = 0
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            self.data = bytes(source)
-            self.seekable = True
-        else:
-            self.fileobj = source
-            try:
-                self.seekable = bool(getattr(source, "seekable", lambda: False)())
-                if self.seekable:
-                    self._base = source.tell()
-            except (OSError, IOError, ValueError):
-                self.seekable = False
-        self._buffer_start = 0
-        self._buffer = b""
-        self._position = 0
-
-    def read_at(self, offset, size):
-        if self.data is not None:
-            return self.data[offset:offset + size]
-        if self.seekable:
-            self.fileobj.seek(self._base + offset)
-            return self.fileobj.read(size)
-        buffer_end = self._buffer_start + len(self._buffer)
-        if self._buffer_start <= offset < buffer_end:
-            return self._buffer[offset - self._buffer_start:]
-        if offset != self._position:
-            raise ProtocolError("the registry asked to resume at byte %d but the stream is at %d and cannot seek"
-                                % (offset, self._position), action="upload blob")
-        chunk = _read_full(self.fileobj, size)
-        self._buffer_start, self._buffer = offset, chunk
-        self._position = offset + len(chunk)
-        return chunk
-
-    def digest_and_size(self, algorithm="sha256"):
-        hasher = hashlib.new(algorithm)
-        size = 0
-        offset = 0
-        while True:
-            chunk = self.read_at(offset, READ_CHUNK)
-            if not chunk:
-                break
-            hasher.update(chunk)
-            size += len(chunk)
-            offset += len(chunk)
-        return "%s:%s" % (algorithm, hasher.hexdigest()), size
-
-
-def _read_full(fileobj, size):
-    parts = []
-    remaining = size
-    while remaining > 0:
-        chunk = fileobj.read(remaining)
-        if not chunk:
-            break
-        parts.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(parts)
-
-
 class UploadsApi(_Group):
     def _session_from(self, response, repository, session=None, fallback_offset=None):
         location = response.headers.get("Location")
@@ -1029,19 +961,12 @@ class UploadsApi(_Group):
                                       repository=session.repository, reference=digest, action="complete upload")
         return digest
 
-    def _cancel_quietly(self, session):
+    def discard_upload(self, session):
         """Best effort: an abandoned session would hold registry storage until it expires."""
         try:
             self.cancel_upload(session)
         except RegistryError:
             pass
-
-    def _retry_delay(self, exc, attempt):
-        transport = self.client.transport
-        delay = parse_retry_after(exc.headers.get("Retry-After")) if exc.headers else None
-        if delay is None or delay > transport.max_retry_after:
-            delay = transport.backoff(attempt)
-        return delay
 
     def monolithic_upload(self, repository, digest, data, size=None):
         """POST then PUT with the whole body (Content-Length, never chunked transfer encoding).
@@ -1060,16 +985,16 @@ class UploadsApi(_Group):
             try:
                 return self.complete_upload(session, digest, data=body)
             except RegistryError as exc:
-                self._cancel_quietly(session)
-                spoiled = (isinstance(exc, TransportError) and not isinstance(exc, TLSError)) or \
-                    exc.code in UPLOAD_LOST_CODES + ("DIGEST_INVALID",)
+                self.discard_upload(session)
+                # DIGEST_INVALID here: the registry kept part of a broken body.
+                spoiled = retryable_upload_error(exc) or exc.code == "DIGEST_INVALID"
                 if not spoiled:
                     raise
                 if self.client.blobs.blob_exists(repository, digest) is not None:
                     return digest  # the registry committed it, only the answer got lost
                 if attempt >= restarts or not body.rewind():
                     raise
-                self.client.transport.sleep(self._retry_delay(exc, attempt))
+                self.client.transport.sleep(retry_delay(self.client.transport, exc, attempt))
         raise ProtocolError("upload retries exhausted", registry=self.registry, repository=repository)
 
     def upload_chunk(self, session, data, start=None):
@@ -1135,92 +1060,17 @@ class UploadsApi(_Group):
         try:
             return self.complete_upload(session, digest, data=iter(chunks), size=size)
         except BaseException:
-            self._cancel_quietly(session)
+            self.discard_upload(session)
             raise
 
     def upload_blob(self, repository, source, digest=None, size=None, chunk_size=None):
-        """Upload a path, bytes or file-like object; skips the upload when the blob exists."""
+        """Upload a path, bytes or file-like object; skips the upload when the blob exists.
+
+        Monolithic below MONOLITHIC_LIMIT without ``chunk_size``, chunked with resume otherwise
+        (the strategy and its retries are BlobWriter's).
+        """
         validate_repository(repository)
-        opened = None
-        if isinstance(source, str):
-            opened = open(source, "rb")
-            source = opened
-        try:
-            reader = _Source(source)
-            if digest is None and reader.seekable:
-                digest, size = reader.digest_and_size()
-            if digest is not None:
-                validate_digest(digest)
-                existing = self.client.blobs.blob_exists(repository, digest)
-                if existing is not None:
-                    return UploadResult(digest, existing, True, 0)
-            if size is None and reader.seekable:
-                _digest, size = reader.digest_and_size()
-            if digest is not None and size is not None and chunk_size is None and size < MONOLITHIC_LIMIT:
-                data = reader.read_at(0, size) if size else b""
-                self.monolithic_upload(repository, digest, data)
-                return UploadResult(digest, size, False, 1)
-            return self._chunked_upload(repository, reader, digest, chunk_size or DEFAULT_CHUNK_SIZE)
-        finally:
-            if opened is not None:
-                opened.close()
-
-    def _chunked_upload(self, repository, reader, digest, chunk_size):
-        # A list, not an attribute: uploads run in parallel threads of the copy engine.
-        current = [self.start_upload(repository)]
-        try:
-            return self._send_chunks(repository, current, reader, digest, chunk_size)
-        except BaseException:
-            self._cancel_quietly(current[0])
-            raise
-
-    def _send_chunks(self, repository, current, reader, digest, chunk_size):
-        session = current[0]
-        chunk_size = max(chunk_size, session.min_chunk_size or 0)
-        hasher = hashlib.sha256() if digest is None else None
-        hashed_to = 0
-        offset = session.offset or 0
-        chunks = 0
-        failures = 0
-        max_failures = max(1, self.client.transport.retries)
-        while True:
-            data = reader.read_at(offset, chunk_size)
-            if not data:
-                break
-            if hasher is not None and offset + len(data) > hashed_to:
-                hasher.update(data[hashed_to - offset:])
-                hashed_to = offset + len(data)
-            try:
-                self.upload_chunk(session, data, start=offset)
-                chunks += 1
-                offset = session.offset if session.offset else offset + len(data)
-            except RegistryError as exc:
-                upload_lost = exc.code in UPLOAD_LOST_CODES
-                resumable = (isinstance(exc, TransportError) and not isinstance(exc, TLSError)) or \
-                    exc.status == 416 or exc.status in RETRYABLE_UPLOAD_STATUSES or upload_lost
-                if not resumable or failures >= max_failures:
-                    raise
-                self.client.transport.sleep(self._retry_delay(exc, failures))
-                failures += 1
-                offset = None if upload_lost and reader.seekable else self._resume_offset(session, reader)
-                if offset is None:
-                    self._cancel_quietly(session)
-                    session = self.start_upload(repository)
-                    current[0] = session
-                    offset = session.offset or 0
-        if hasher is not None:
-            digest = "sha256:" + hasher.hexdigest()
-        self.complete_upload(session, digest)
-        return UploadResult(digest, offset, False, chunks)
-
-    def _resume_offset(self, session, reader):
-        """Where the registry wants the next byte; None when the upload is gone and must restart."""
-        try:
-            return self.get_upload_status(session)
-        except RegistryError as exc:
-            if (exc.status in (400, 404, 416) or exc.code in UPLOAD_LOST_CODES) and reader.seekable:
-                return None
-            raise
+        return BlobWriter(self.client, chunk_size).upload(repository, source, digest=digest, size=size)
 
 
 class HubApi(_Group):

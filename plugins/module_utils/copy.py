@@ -20,12 +20,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.oci.registry.plugins.module_utils.blob_writer import (
+    Aborted as CopyAborted,
+    BlobWriter,
+)
 from ansible_collections.oci.registry.plugins.module_utils.errors import (
     DigestMismatchError,
     InvalidReferenceError,
     NotFoundError,
     RegistryError,
-    TransportError,
 )
 from ansible_collections.oci.registry.plugins.module_utils.media import (
     INDEX_TYPES,
@@ -44,14 +47,6 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
 )
 
 DEFAULT_CONCURRENCY = 4
-# Large enough that per-chunk Python overhead is negligible next to the
-# socket and hashing work, small enough that concurrency x 2 chunks stays
-# far below the memory budget.
-STREAM_READ_SIZE = 1024 * 1024
-# A streamed body cannot be replayed by the transport's retry logic, so the
-# engine retries a whole blob copy (new GET, new upload) on transport errors.
-BLOB_ATTEMPTS = 3
-CHUNK_ATTEMPTS = 3
 # Referrers of referrers (a signature on an SBOM) are followed this deep.
 MAX_REFERRER_DEPTH = 4
 ATTESTATION_REFERENCE = "vnd.docker.reference.digest"
@@ -68,59 +63,9 @@ class CopyError(RegistryError):
         super().__init__(message, **kwargs)
 
 
-class CopyAborted(Exception):
-    """Raised inside worker threads once another worker has failed."""
-
-
 def fallback_tag(digest):
     """The referrers tag schema name: ``sha256:abc`` -> ``sha256-abc``."""
     return digest.replace(":", "-", 1)
-
-
-class StreamBody:
-    """Request body of known length streaming from a verified chunk iterator.
-
-    ``len()`` lets requests send Content-Length instead of chunked transfer
-    encoding, which distribution refuses on a blob PUT. The last chunk is held
-    back until the source iterator is exhausted: the client verifies digest and
-    size at exhaustion, so on a mismatch the registry never receives a complete
-    body and cannot commit the blob.
-    """
-
-    def __init__(self, chunks, size, digest, abort_event=None):
-        self._chunks = chunks
-        self.size = size
-        self.digest = digest
-        self._abort = abort_event
-        self.sent = 0
-
-    def __len__(self):
-        return self.size
-
-    def __iter__(self):
-        held = None
-        received = 0
-        for chunk in self._chunks:
-            if self._abort is not None and self._abort.is_set():
-                raise CopyAborted()
-            if not chunk:
-                continue
-            received += len(chunk)
-            if received > self.size:
-                raise DigestMismatchError(
-                    "source sent more than the %d bytes its descriptor announces" % self.size,
-                    reference=self.digest, action="copy blob")
-            if held is not None:
-                self.sent += len(held)
-                yield held
-            held = chunk
-        if received != self.size:
-            raise DigestMismatchError(
-                "source sent %d bytes, its descriptor announces %d" % (received, self.size),
-                reference=self.digest, action="copy blob")
-        if held is not None:
-            self.sent += len(held)
-            yield held
 
 
 class _Node:
@@ -232,17 +177,6 @@ def _push_levels(graph, skip=()):
     return [levels[h] for h in sorted(levels)]
 
 
-# A streamed body cannot be replayed by the transport, so these answers to it (and an
-# upload session the registry dropped after a broken chunk) restart the blob copy.
-_RETRY_BLOB_STATUSES = (429, 502, 503, 504)
-_UPLOAD_LOST_CODES = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
-
-
-def _blob_retryable(err):
-    return (isinstance(err, TransportError) or err.status in _RETRY_BLOB_STATUSES
-            or err.code in _UPLOAD_LOST_CODES)
-
-
 def _is_foreign(descriptor):
     media_type = descriptor.media_type or ""
     return bool(descriptor.urls) or any(marker in media_type for marker in _FOREIGN_LAYER_MARKERS)
@@ -318,21 +252,19 @@ class CopyEngine:
     """
 
     def __init__(self, src_client, dest_client, concurrency=DEFAULT_CONCURRENCY, chunk_size=None,
-                 check_mode=False, read_size=STREAM_READ_SIZE):
+                 check_mode=False):
         if concurrency is None:
             concurrency = DEFAULT_CONCURRENCY
         if int(concurrency) < 1:
             raise InvalidReferenceError("concurrency must be at least 1", action="copy")
-        if chunk_size is not None and int(chunk_size) < 1:
-            raise InvalidReferenceError("chunk_size must be a positive number of bytes", action="copy")
         self.src = src_client
         self.dest = dest_client
         self.concurrency = int(concurrency)
-        self.chunk_size = int(chunk_size) if chunk_size else None
         self.check_mode = check_mode
-        self.read_size = read_size
         self.same_registry = _registry_url(src_client) == _registry_url(dest_client)
         self._abort = threading.Event()
+        self.writer = BlobWriter(dest_client, chunk_size, abort=self._abort)
+        self.chunk_size = self.writer.chunk_size
         self._pool = None
         self.stats = _Stats()
 
@@ -627,70 +559,14 @@ class CopyEngine:
         if self.dest.blobs.blob_exists(dest_repo, blob.digest) is not None:
             self.stats.add(skipped=1)
             return
-        if self.same_registry and src_repo != dest_repo:
-            if self.dest.uploads.mount_blob(dest_repo, blob.digest, src_repo):
-                self.stats.add(mounted=1)
-                return
-        for attempt in range(1, BLOB_ATTEMPTS + 1):
-            try:
-                self._stream_blob(src_repo, dest_repo, blob)
-                break
-            except RegistryError as err:
-                if attempt == BLOB_ATTEMPTS or self._abort.is_set() or not _blob_retryable(err):
-                    raise
-        self.stats.add(copied=1, bytes=blob.size or 0)
-
-    def _stream_blob(self, src_repo, dest_repo, blob):
-        with self.src.blobs.get_blob(src_repo, blob.digest, expected_size=blob.size) as stream:
-            size = blob.size if blob.size is not None else stream.size
-            chunks = stream.iter_chunks(self.read_size)
-            if self.chunk_size:
-                self._upload_chunked(dest_repo, blob.digest, size, chunks)
-            else:
-                body = StreamBody(chunks, size, blob.digest, self._abort)
-                self.dest.uploads.upload_stream(dest_repo, blob.digest, size, body)
-
-    def _upload_chunked(self, dest_repo, digest, size, chunks):
-        uploads = self.dest.uploads
-        session = uploads.start_upload(dest_repo)
-        chunk_size = max(self.chunk_size, getattr(session, "min_chunk_size", None) or 0)
-        buffer = bytearray()
-        offset = 0
-        try:
-            for piece in StreamBody(chunks, size, digest, self._abort):
-                buffer += piece
-                # Keep the tail back: it goes with the final PUT, after verification.
-                while len(buffer) > chunk_size:
-                    data = bytes(buffer[:chunk_size])
-                    del buffer[:chunk_size]
-                    session = self._send_chunk(session, data, offset)
-                    offset += len(data)
-            uploads.complete_upload(session, digest, data=bytes(buffer) if buffer else None)
-        except BaseException:
-            try:
-                uploads.cancel_upload(session)
-            except Exception:  # pylint: disable=broad-exception-caught
-                # The original failure matters; an abandoned upload expires on the registry.
-                pass
-            raise
-
-    def _send_chunk(self, session, data, offset):
-        """PATCH one chunk; after a broken PATCH ask the registry where it stands and resend the rest."""
-        for attempt in range(1, CHUNK_ATTEMPTS + 1):
-            try:
-                return self.dest.uploads.upload_chunk(session, data, start=offset)
-            except RegistryError as err:
-                retryable = isinstance(err, TransportError) or (err.status or 0) >= 500 or err.status == 416
-                if attempt == CHUNK_ATTEMPTS or not retryable:
-                    raise
-                received = self.dest.uploads.get_upload_status(session)
-                if received < offset or received > offset + len(data):
-                    raise
-                data = data[received - offset:]
-                offset = received
-                if not data:
-                    return session
-        return session
+        mount_from = src_repo if self.same_registry and src_repo != dest_repo else None
+        written = self.writer.write(
+            dest_repo, blob.digest, blob.size, mount_from=mount_from,
+            opener=lambda: self.src.blobs.get_blob(src_repo, blob.digest, expected_size=blob.size))
+        if written.method == "mounted":
+            self.stats.add(mounted=1)
+        else:
+            self.stats.add(copied=1, bytes=blob.size or 0)
 
     def _tag(self, dest_repo, plans, pending, graph):
         def push(plan):

@@ -9,11 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from ansible_collections.oci.registry.plugins.module_utils.blob_writer import StreamBody
 from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
 from ansible_collections.oci.registry.plugins.module_utils.copy import (
     CopyEngine,
     CopyError,
-    StreamBody,
     fallback_tag,
 )
 from ansible_collections.oci.registry.plugins.module_utils.errors import (
