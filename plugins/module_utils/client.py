@@ -65,6 +65,7 @@ from ansible_collections.oci.registry.plugins.module_utils.media import (
     clean_media_type,
     compute_digest,
     dumps_canonical,
+    group_tags_by_digest,
     new_hasher,
     parse_manifest,
     sha256_digest,
@@ -451,17 +452,7 @@ class TagsApi(_Paginated):
         workers = max(1, min(int(concurrency or 1), len(tags)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             heads = list(pool.map(lambda tag: (tag, manifests.head_manifest(repository, tag)), tags))
-        groups = {}
-        for tag, descriptor in heads:
-            if descriptor is None:
-                continue  # deleted between listing and HEAD
-            group = groups.setdefault(descriptor.digest, {"digest": descriptor.digest,
-                                                          "media_type": descriptor.media_type,
-                                                          "size": descriptor.size, "tags": []})
-            group["tags"].append(tag)
-        for group in groups.values():
-            group["tags"].sort()
-        return [groups[d] for d in sorted(groups)]
+        return group_tags_by_digest(heads)  # a tag deleted between listing and HEAD has None
 
 
 class ManifestsApi(_Group):
@@ -817,7 +808,7 @@ class BlobsApi(_Group):
         blob is not a JSON object (artifacts may use any config type). A blob announced larger than
         ``max_size`` raises ProtocolError rather than being read into memory.
         """
-        config = getattr(manifest, "config", None)
+        config = manifest.config
         if config is None or not config.digest:
             return None
         if config.size is not None and config.size > max_size:

@@ -35,7 +35,6 @@ from ansible_collections.oci.registry.plugins.module_utils.media import (
     OCI_INDEX,
     Descriptor,
     SCHEMA1_TYPES,
-    config_platform,
     is_attestation,
     parse_manifest,
     sha256_digest,
@@ -45,6 +44,7 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     parse_platform,
     parse_reference,
 )
+from ansible_collections.oci.registry.plugins.module_utils.resolve import PlatformError, check_image_platform
 
 DEFAULT_CONCURRENCY = 4
 # Referrers of referrers (a signature on an SBOM) are followed this deep.
@@ -138,7 +138,7 @@ class _Stats:
 
 
 def _registry_url(client):
-    return (getattr(client, "registry_url", None) or "").rstrip("/").lower()
+    return (client.registry_url or "").rstrip("/").lower()
 
 
 def _unique_by(items, key):
@@ -372,8 +372,7 @@ class CopyEngine:
             plan.dest_before = present.digest if present is not None else None
 
     def _apply_platforms(self, plan, platforms):
-        result = self.src.manifests.get_manifest(plan.src.repository, plan.src_digest)
-        manifest = result.manifest if result.manifest is not None else parse_manifest(result.raw, result.media_type)
+        manifest = self.src.manifests.get_manifest(plan.src.repository, plan.src_digest).manifest
         if not manifest.is_index:
             self._check_single_platform(plan, manifest, platforms)
             return
@@ -395,15 +394,13 @@ class CopyEngine:
         plan.filtered = plan.target_digest != plan.src_digest
 
     def _check_single_platform(self, plan, manifest, platforms):
-        if manifest.media_type in SCHEMA1_TYPES or getattr(manifest, "config", None) is None:
-            return
-        actual = config_platform(self.src.blobs.get_config(plan.src.repository, manifest))
         for wanted in platforms:
-            if actual is None or not parse_platform(wanted).matches(actual):
-                raise NotFoundError(
-                    "source is a single-platform image for %s, platform %s was asked for" % (actual or "an unknown platform", wanted),
-                    registry=plan.src.registry, repository=plan.src.repository, reference=plan.src.reference,
-                    action="copy", hint="available platforms: %s" % (str(actual) if actual else "none declared"))
+            try:
+                check_image_platform(self.src, plan.src.repository, manifest, parse_platform(wanted),
+                                     plan.src.reference)
+            except PlatformError as err:
+                err.registry = plan.src.registry
+                raise
 
     def _check_overwrite(self, plans):
         conflicts = [plan for plan in plans if plan.dest_before is not None and not plan.up_to_date]
@@ -424,7 +421,7 @@ class CopyEngine:
                 continue
             if plan.target_raw is not None:
                 # A filtered index exists only here; its children are real source manifests.
-                node = self._node_from_raw(plan.target_digest, plan.target_media_type, plan.target_raw)
+                node = self._node(plan.target_digest, parse_manifest(plan.target_raw, plan.target_media_type))
                 graph[node.digest] = node
                 roots.extend(node.children)
             else:
@@ -450,10 +447,10 @@ class CopyEngine:
             # The registry validated its blobs and children when it accepted it.
             return _Node(digest, present.media_type, None, referrer=referrer, exists=True)
         result = self.src.manifests.get_manifest(src_repo, digest)
-        return self._node_from_raw(digest, result.media_type, result.raw, referrer=referrer)
+        return self._node(digest, result.manifest, referrer=referrer)
 
-    def _node_from_raw(self, digest, media_type, raw, referrer=False):
-        manifest = parse_manifest(raw, media_type)
+    def _node(self, digest, manifest, referrer=False):
+        raw = manifest.raw
         if manifest.media_type in SCHEMA1_TYPES:
             raise CopyError("%s is a Docker schema 1 manifest; schema 1 images cannot be copied byte-exact to a "
                             "current registry" % digest, hint="rebuild or convert the image to schema 2 / OCI")
@@ -510,8 +507,7 @@ class CopyEngine:
             result = self.dest.manifests.get_manifest(dest_repo, plan.target_digest)
         except NotFoundError:
             return []
-        manifest = result.manifest if result.manifest is not None else parse_manifest(result.raw, result.media_type)
-        return [d.digest for d in getattr(manifest, "manifests", [])]
+        return [d.digest for d in result.manifest.manifests]
 
     # ------------------------------------------------------------- transfer
 
@@ -550,7 +546,7 @@ class CopyEngine:
         self._check_abort()
         result = self.dest.manifests.put_manifest(dest_repo, node.digest, node.raw, node.media_type)
         self.stats.add(manifests=1)
-        if node.subject is not None and getattr(result, "subject_digest", None) == node.subject:
+        if node.subject is not None and result.subject_digest == node.subject:
             node.subject_indexed = True
         return result
 
@@ -577,10 +573,9 @@ class CopyEngine:
                 raw, media_type = self._raw_for(dest_repo, plan, graph)
             reference = plan.dest.tag or plan.target_digest
             result = self.dest.manifests.put_manifest(dest_repo, reference, raw, media_type)
-            pushed = getattr(result, "digest", None)
-            if pushed and pushed != plan.target_digest:
+            if result.digest != plan.target_digest:
                 raise DigestMismatchError(
-                    "destination registry stored %s, expected %s" % (pushed, plan.target_digest),
+                    "destination registry stored %s, expected %s" % (result.digest, plan.target_digest),
                     registry=plan.dest.registry, repository=dest_repo, reference=reference, action="copy")
             self.stats.add(manifests=1)
         self._map(push, _tag_writes(pending))
