@@ -22,6 +22,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     DigestMismatchError,
     InvalidReferenceError,
     ProtocolError,
+    UPLOAD_LOST_CODES,
     RegistryError,
 )
 from ansible_collections.oci.registry.plugins.module_utils.transport import (
@@ -35,8 +36,6 @@ MONOLITHIC_LIMIT = 32 * 1024 * 1024
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 # A chunk is held in memory (per concurrent upload): this bounds what chunk_size may ask for.
 MAX_CHUNK_SIZE = 128 * 1024 * 1024
-# The registry forgot or invalidated the upload (distribution does after a partial chunk).
-UPLOAD_LOST_CODES = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
 
 UploadResult = namedtuple("UploadResult", ["digest", "size", "existed", "chunks"])
 WriteResult = namedtuple("WriteResult", ["digest", "size", "method", "chunks"])

@@ -28,7 +28,6 @@ except ImportError:  # pragma: no cover
     from urlparse import parse_qs, urljoin, urlsplit  # type: ignore
 
 from ansible_collections.oci.registry.plugins.module_utils.blob_writer import (
-    UPLOAD_LOST_CODES,
     BlobWriter,
     UploadResult,
     retry_delay,
@@ -48,6 +47,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     NotFoundError,
     ProtocolError,
     RegistryError,
+    UPLOAD_LOST_CODES,
     TransportError,
     UnsupportedError,
     error_from_response,
