@@ -143,7 +143,7 @@ class _IterFile(object):
 
     def __init__(self, chunks):
         self._chunks = iter(chunks)
-        self._pending = b""
+        self._pending = bytearray()
 
     def read(self, size):
         while len(self._pending) < size:
@@ -151,7 +151,8 @@ class _IterFile(object):
                 self._pending += next(self._chunks)
             except StopIteration:
                 break
-        data, self._pending = self._pending[:size], self._pending[size:]
+        data = bytes(self._pending[:size])
+        del self._pending[:size]
         return data
 
 
@@ -250,8 +251,11 @@ class BlobWriter(object):
         if opener is None:
             if mount_from is None:
                 raise InvalidReferenceError("nothing to write blob %s from" % digest, action="upload blob")
+
             # Mount refused (different storage, or no pull right seen by the registry): stream it through us.
-            opener = lambda: self.client.blobs.get_blob(mount_from, digest, expected_size=size)  # noqa: E731
+            def from_mount_source():
+                return self.client.blobs.get_blob(mount_from, digest, expected_size=size)
+            opener = from_mount_source
         size, chunks = self.copy_stream(repository, digest, size, opener)
         return WriteResult(digest, size, "copied", chunks)
 

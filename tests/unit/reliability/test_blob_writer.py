@@ -37,8 +37,8 @@ def count(proxy, method, pattern):
     return sum(1 for m, path, _action in proxy.requests if m == method and pattern in path)
 
 
-def test_refused_mount_falls_back_to_a_chunked_copy_when_chunk_size_is_set(faults, registries, unique_repo,
-                                                                        capsys):
+def test_refused_mount_falls_back_to_a_chunked_copy_when_chunk_size_is_set(
+        faults, registries, unique_repo, capsys):
     faults.expect("survive")
     data = deterministic_bytes(unique_repo, SIZE)
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
