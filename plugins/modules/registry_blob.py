@@ -63,8 +63,9 @@ options:
   dest:
     description:
       - File to download the blob to. Its directory must exist; an existing directory is refused.
-      - Used as given (never joined with another directory), so C(..) components are resolved by the operating
-        system like in any other path.
+      - A relative path is relative to the working directory of the module on the managed node; C(..)
+        components are resolved by the operating system like in any other path.
+      - A local write error (disk full, permissions) fails the task at once and leaves no partial file.
       - Replaced atomically, only when its content does not have O(digest) yet.
       - Mutually exclusive with O(src) and O(mount_from).
     type: path
