@@ -37,6 +37,7 @@ from ansible_collections.oci.registry.plugins.module_utils.media import (
     SCHEMA1_TYPES,
     is_attestation,
     parse_manifest,
+    select_platform,
     sha256_digest,
 )
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
@@ -213,19 +214,15 @@ def filter_index(index, platforms):
     attestation-manifest``) is kept exactly when the manifest its
     ``vnd.docker.reference.digest`` annotation names is kept.
     """
-    wanted = [parse_platform(p) for p in platforms]
     entries = index.data.get("manifests") or []
     descriptors = index.manifests
     kept = set()
-    for platform in wanted:
-        match = next((d.digest for d in descriptors
-                      if not is_attestation(d) and platform.matches(d.platform)), None)
-        if match is None:
-            available = [str(d.platform) for d in descriptors if d.platform is not None and not is_attestation(d)]
-            raise NotFoundError(
-                "no manifest for platform %s in the source index" % (platform,), action="copy",
-                hint="available platforms: %s" % (", ".join(available) or "none"))
-        kept.add(match)
+    for platform in platforms:
+        try:
+            kept.add(select_platform(index, parse_platform(platform)).digest)
+        except NotFoundError as err:
+            err.action = "copy"
+            raise
     selected = []
     for entry, descriptor in zip(entries, descriptors):
         if is_attestation(descriptor):
