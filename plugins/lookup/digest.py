@@ -141,10 +141,10 @@ try:
         connection_params,
         resolve_reference,
     )
-    from ansible_collections.oci.registry.plugins.module_utils.media import config_platform, select_platform
+    from ansible_collections.oci.registry.plugins.module_utils.resolve import PlatformError, resolve
 except ImportError:
     RegistryClient = None
-    config_platform = select_platform = None
+    PlatformError = resolve = None
     CLIENT_IMPORT_ERROR = traceback.format_exc()
 else:
     CLIENT_IMPORT_ERROR = None
@@ -230,27 +230,9 @@ class LookupModule(LookupBase):
                                      % (ref, err.__class__.__name__, _one_line(err)), orig_exc=err)
 
     def _platform_digest(self, client, ref, platform):
-        result = client.manifests.get_manifest(ref.repository, ref.reference)
-        manifest = result.manifest
-        if getattr(manifest, 'is_index', False):
-            try:
-                return select_platform(manifest, platform).digest
-            except RegistryError as err:
-                # The index was found; say which one lacks the platform.
-                raise AnsibleLookupError('oci.registry.digest: %s: %s' % (ref, _one_line(err)))
-
-        # A single-platform image: its platform is in the image configuration
-        # (schema 1 manifests carry the architecture themselves).
-        found = None
-        if getattr(manifest, 'config', None) is not None:
-            found = config_platform(client.blobs.get_config(ref.repository, manifest))
-        elif isinstance(getattr(manifest, 'data', None), dict) and manifest.data.get('architecture'):
-            found = parse_platform({'os': 'linux', 'architecture': manifest.data['architecture']})
-        if found is None:
-            raise AnsibleLookupError('oci.registry.digest: %s is not an image with a known platform '
-                                     '(media type %s), cannot check platform %s'
-                                     % (ref, result.media_type, platform))
-        if not platform.matches(found):
-            raise AnsibleLookupError('oci.registry.digest: %s is a single-platform image for %s, not %s'
-                                     % (ref, found, platform))
-        return result.digest
+        try:
+            return resolve(client, ref.repository, ref.reference, platform, fetch=False).digest
+        except PlatformError as err:
+            # The reference was found; say which one lacks the platform.
+            hint = '. Hint: %s' % err.hint if err.hint else ''
+            raise AnsibleLookupError('oci.registry.digest: %s: %s%s' % (ref, _one_line(err.message), hint))

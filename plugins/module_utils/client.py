@@ -27,6 +27,12 @@ try:
 except ImportError:  # pragma: no cover
     from urlparse import parse_qs, urljoin, urlsplit  # type: ignore
 
+from ansible_collections.oci.registry.plugins.module_utils.blob_writer import (
+    BlobWriter,
+    UploadResult,
+    retry_delay,
+    retryable_upload_error,
+)
 from ansible_collections.oci.registry.plugins.module_utils.auth import (
     CATALOG_SCOPE,
     AuthenticatedTransport,
@@ -43,7 +49,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     NotFoundError,
     ProtocolError,
     RegistryError,
-    TLSError,
+    UPLOAD_LOST_CODES,
     TransportError,
     UnsupportedError,
     error_from_response,
@@ -61,6 +67,7 @@ from ansible_collections.oci.registry.plugins.module_utils.media import (
     clean_media_type,
     compute_digest,
     dumps_canonical,
+    group_tags_by_digest,
     new_hasher,
     parse_manifest,
     sha256_digest,
@@ -85,12 +92,9 @@ from ansible_collections.oci.registry.plugins.module_utils.transport import (
     RequestBody,
     Transport,
     origin,
-    parse_retry_after,
     requests_exceptions,
 )
 
-MONOLITHIC_LIMIT = 32 * 1024 * 1024
-DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 DEFAULT_CONCURRENCY = 8
 MAX_PAGES = 100000
 # Image configurations are small JSON documents; this bounds what is read into memory.
@@ -98,16 +102,11 @@ MAX_CONFIG_SIZE = 16 * 1024 * 1024
 DELETE_HINT = ("deletes are disabled on this registry; for the distribution registry set "
                "REGISTRY_STORAGE_DELETE_ENABLED=true (storage.delete.enabled: true)")
 HUB_API_URL = "https://hub.docker.com"
-# The registry forgot or invalidated the upload (distribution does after a partial chunk).
-UPLOAD_LOST_CODES = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
-# Answers to an upload request worth another try (with a fresh or resumed session).
-RETRYABLE_UPLOAD_STATUSES = (429, 500, 502, 503, 504)
 
 ManifestResult = namedtuple("ManifestResult", ["digest", "media_type", "size", "raw", "manifest"])
 PutResult = namedtuple("PutResult", ["digest", "subject_digest", "location"])
 CatalogPage = namedtuple("CatalogPage", ["repositories", "next_last", "next_url"])
 TagPage = namedtuple("TagPage", ["name", "tags", "next_last", "next_url"])
-UploadResult = namedtuple("UploadResult", ["digest", "size", "existed", "chunks"])
 ReferrersResult = namedtuple("ReferrersResult", ["descriptors", "via"])
 
 
@@ -484,20 +483,15 @@ class TagsApi(_Paginated):
         workers = max(1, min(int(concurrency or 1), len(tags)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             heads = list(pool.map(lambda tag: (tag, manifests.head_manifest(repository, tag)), tags))
-        groups = {}
-        for tag, descriptor in heads:
-            if descriptor is None:
-                continue  # deleted between listing and HEAD
-            group = groups.setdefault(descriptor.digest, {"digest": descriptor.digest,
-                                                          "media_type": descriptor.media_type,
-                                                          "size": descriptor.size, "tags": []})
-            group["tags"].append(tag)
-        for group in groups.values():
-            group["tags"].sort()
-        return [groups[d] for d in sorted(groups)]
+        return group_tags_by_digest(heads)  # a tag deleted between listing and HEAD has None
 
 
 class ManifestsApi(_Group):
+    def __init__(self, client):
+        super().__init__(client)
+        # repository -> False, or the RegistryError a delete there got (see _check_deletes_allowed).
+        self._deletes_refused = {}
+
     def _read_manifest(self, response, repository, reference):
         length = _int_header(response.headers, "Content-Length")
         if length is not None and length > MAX_MANIFEST_SIZE:
@@ -616,7 +610,10 @@ class ManifestsApi(_Group):
         response.close()
         if response.status_code in (200, 202, 204):
             return True
-        raise self._delete_error(response, repository, digest, "delete manifest")
+        err = self._delete_error(response, repository, digest, "delete manifest")
+        if isinstance(err, UnsupportedError):
+            self._deletes_refused[None] = err  # a registry setting: an untag later in the run refuses at once
+        raise err
 
     def _delete_error(self, response, repository, reference, action):
         err = self.client.error(response, repository=repository, reference=reference, action=action)
@@ -646,8 +643,35 @@ class ManifestsApi(_Group):
         err = self._delete_error(response, repository, tag, "delete tag")
         if not (isinstance(err, UnsupportedError) or response.status_code in (400, 405)):
             raise err
+        self._check_deletes_allowed(repository, tag)
         self._delete_tag_with_placeholder(repository, tag, original)
         return "placeholder"
+
+    def _check_deletes_allowed(self, repository, tag):
+        """Refuse before the placeholder is written when its delete would be refused.
+
+        The placeholder cannot be deleted where deletes are disabled or the account lacks the
+        delete right: it would stay behind as an untagged manifest. A DELETE of a digest that
+        cannot exist tells which, without changing anything (404 means deletes work); the answer
+        holds for the client's lifetime, so a bulk untag probes once per repository.
+        """
+        known = self._deletes_refused.get(None) or self._deletes_refused.get(repository)
+        if known is None:
+            probe = "sha256:" + hashlib.sha256(("oci.registry delete probe %s" % uuid.uuid4()).encode()).hexdigest()
+            response = self.client.transport.request(
+                "DELETE", self.client.url("/v2/%s/manifests/%s" % (repository, probe)), scopes=_delete(repository))
+            response.close()
+            known = False
+            if response.status_code not in (200, 202, 204, 404):
+                known = self._delete_error(response, repository, tag, "delete tag")
+                known.message = ("nothing was changed: removing a tag from this registry needs a manifest delete, "
+                                 "which it refuses")
+            self._deletes_refused[repository] = known
+            if isinstance(known, UnsupportedError):
+                self._deletes_refused[None] = known
+        if known:
+            known.reference = tag
+            raise known
 
     def _delete_tag_with_placeholder(self, repository, tag, original):
         client = self.client
@@ -681,6 +705,74 @@ class ManifestsApi(_Group):
             raise exc
 
 
+class _BodyBroken(Exception):
+    """The network side of a blob body failed (kept apart from errors of whoever consumes the bytes)."""
+
+    def __init__(self, cause):
+        super().__init__(cause)
+        self.cause = cause
+
+
+def _body_chunks(response, chunk_size=READ_CHUNK):
+    """The raw body bytes; only failures of reading the body become _BodyBroken.
+
+    Exceptions raised by the consumer of a chunk (a local write, a full disk) pass through
+    untouched: they are not network faults and must not be retried as such.
+    """
+    # decode_content=False: a Content-Encoding set by object storage must not change the bytes we hash.
+    chunks = response.raw.stream(chunk_size, decode_content=False)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except RegistryError:
+            raise
+        except Exception as exc:  # urllib3 and socket errors while streaming
+            raise _BodyBroken(exc)
+        if chunk:
+            yield chunk
+
+
+class _BlobVerifier(object):
+    """Size and digest of a blob over the bytes actually delivered: the one check every blob reader uses."""
+
+    def __init__(self, registry, repository, digest, size=None):
+        self.registry = registry
+        self.repository = repository
+        self.digest = digest
+        self.size = size
+        self.count = 0
+        self._algorithm, self._hasher = new_hasher(digest)
+
+    def error(self, message):
+        return DigestMismatchError(message, registry=self.registry, repository=self.repository,
+                                   reference=self.digest, action="get blob")
+
+    def admit(self, length):
+        """Refuse a chunk that would run past the announced size (before anyone uses it)."""
+        if self.size is not None and self.count + length > self.size:
+            raise self.error("blob is longer than %d bytes" % self.size)
+
+    def add(self, chunk):
+        """Account a chunk once it is delivered, so the hash covers exactly what the consumer got."""
+        self._hasher.update(chunk)
+        self.count += len(chunk)
+
+    def finish(self):
+        if self.size is not None and self.count != self.size:
+            raise self.error("blob ended after %d of %d bytes" % (self.count, self.size))
+        actual = "%s:%s" % (self._algorithm, self._hasher.hexdigest())
+        if actual != self.digest:
+            raise self.error("blob content hashes to %s" % actual)
+
+
+def _broken_body(verifier, exc):
+    return TransportError("connection broke after %d bytes of the blob (%s)"
+                          % (verifier.count, type(exc.cause).__name__), registry=verifier.registry,
+                          repository=verifier.repository, reference=verifier.digest, action="get blob")
+
+
 class BlobStream(object):
     """A blob download that checks size and digest as it streams."""
 
@@ -696,8 +788,12 @@ class BlobStream(object):
                                       registry=registry, repository=repository, reference=digest,
                                       action="get blob")
         self.size = expected_size if expected_size is not None else length
-        self.bytes_read = 0
+        self._verifier = _BlobVerifier(registry, repository, digest, self.size)
         self._done = False
+
+    @property
+    def bytes_read(self):
+        return self._verifier.count
 
     def __enter__(self):
         return self
@@ -708,43 +804,22 @@ class BlobStream(object):
     def close(self):
         self._response.close()
 
-    def _fail(self, cls, message):
-        self.close()
-        return cls(message, registry=self.registry, repository=self.repository, reference=self.digest,
-                   action="get blob")
-
     def iter_chunks(self, chunk_size=READ_CHUNK):
         """Yield the blob; raises DigestMismatchError after the last chunk if size or digest differ."""
         if self._done:
             raise ProtocolError("blob stream already consumed", action="get blob")
         self._done = True
-        algorithm, hasher = new_hasher(self.digest)
-        raw = self._response.raw
+        verifier = self._verifier
         try:
-            # decode_content=False: a Content-Encoding set by object storage must not change the bytes we hash.
-            for chunk in raw.stream(chunk_size, decode_content=False):
-                if not chunk:
-                    continue
-                self.bytes_read += len(chunk)
-                if self.size is not None and self.bytes_read > self.size:
-                    raise self._fail(DigestMismatchError, "blob is longer than %d bytes" % self.size)
-                hasher.update(chunk)
+            for chunk in _body_chunks(self._response, chunk_size):
+                verifier.admit(len(chunk))
+                verifier.add(chunk)
                 yield chunk
-        except RegistryError:
-            raise
-        except Exception as exc:  # urllib3 and socket errors while streaming
-            self.close()
-            raise TransportError("connection broke after %d bytes of the blob (%s)"
-                                 % (self.bytes_read, type(exc).__name__),
-                                 registry=self.registry, repository=self.repository, reference=self.digest,
-                                 action="get blob")
+        except _BodyBroken as exc:
+            raise _broken_body(verifier, exc)
         finally:
             self._response.close()
-        if self.size is not None and self.bytes_read != self.size:
-            raise self._fail(DigestMismatchError, "blob ended after %d of %d bytes" % (self.bytes_read, self.size))
-        actual = "%s:%s" % (algorithm, hasher.hexdigest())
-        if actual != self.digest:
-            raise self._fail(DigestMismatchError, "blob content hashes to %s" % actual)
+        verifier.finish()
 
     def read_all(self, limit=64 * 1024 * 1024):
         buf = bytearray()
@@ -764,7 +839,7 @@ class BlobsApi(_Group):
         blob is not a JSON object (artifacts may use any config type). A blob announced larger than
         ``max_size`` raises ProtocolError rather than being read into memory.
         """
-        config = getattr(manifest, "config", None)
+        config = manifest.config
         if config is None or not config.digest:
             return None
         if config.size is not None and config.size > max_size:
@@ -804,56 +879,44 @@ class BlobsApi(_Group):
         """Stream a blob into ``fileobj``; a body broken mid-way resumes with a Range request.
 
         Returns the bytes written; raises DigestMismatchError (after writing) when size or
-        digest do not match, so callers writing to a temporary file can discard it.
+        digest do not match, so callers writing to a temporary file can discard it. An
+        error writing ``fileobj`` (disk full, permissions) is raised as it is, at once:
+        it is not a network fault, and no retry can help.
         """
         validate_repository(repository)
         validate_digest(digest)
-        algorithm, hasher = new_hasher(digest)
         path = "/v2/%s/blobs/%s" % (repository, digest)
-        size = expected_size
-        written = 0
+        verifier = _BlobVerifier(self.registry, repository, digest, expected_size)
         failures = 0
         while True:
+            written = verifier.count
             headers = {"Range": "bytes=%d-" % written} if written else None
             response = self.client.request("GET", path, scopes=_pull(repository), expected=(200, 206),
                                            headers=headers, stream=True, repository=repository,
                                            reference=digest, action="get blob")
             skip = written if response.status_code == 200 else 0  # Range ignored: drop what we have
-            if size is None and response.status_code == 200:
-                size = _int_header(response.headers, "Content-Length")
+            if verifier.size is None and response.status_code == 200:
+                verifier.size = _int_header(response.headers, "Content-Length")
             try:
-                for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
+                for chunk in _body_chunks(response):
                     if skip:
                         dropped = min(skip, len(chunk))
                         chunk, skip = chunk[dropped:], skip - dropped
-                    if not chunk:
-                        continue
-                    if size is not None and written + len(chunk) > size:
-                        raise DigestMismatchError("blob is longer than %d bytes" % size, registry=self.registry,
-                                                  repository=repository, reference=digest, action="get blob")
-                    hasher.update(chunk)
+                        if not chunk:
+                            continue
+                    verifier.admit(len(chunk))
                     fileobj.write(chunk)
-                    written += len(chunk)
+                    verifier.add(chunk)
                 break
-            except RegistryError:
-                raise
-            except Exception as exc:  # urllib3/socket errors while streaming the body
+            except _BodyBroken as exc:
                 failures += 1
                 if failures > self.client.transport.retries:
-                    raise TransportError("connection broke after %d bytes of the blob (%s)"
-                                         % (written, type(exc).__name__), registry=self.registry,
-                                         repository=repository, reference=digest, action="get blob")
+                    raise _broken_body(verifier, exc)
                 self.client.transport.sleep(self.client.transport.backoff(failures - 1))
             finally:
                 response.close()
-        if size is not None and written != size:
-            raise DigestMismatchError("blob ended after %d of %d bytes" % (written, size), registry=self.registry,
-                                      repository=repository, reference=digest, action="get blob")
-        actual = "%s:%s" % (algorithm, hasher.hexdigest())
-        if actual != digest:
-            raise DigestMismatchError("blob content hashes to %s" % actual, registry=self.registry,
-                                      repository=repository, reference=digest, action="get blob")
-        return written
+        verifier.finish()
+        return verifier.count
 
     def delete_blob(self, repository, digest):
         validate_repository(repository)
@@ -867,72 +930,6 @@ class BlobsApi(_Group):
         if isinstance(err, UnsupportedError):
             err.hint = DELETE_HINT
         raise err
-
-
-class _Source(object):
-    """Reads an upload source by offset; non-seekable sources keep the last chunk for resumes."""
-
-    def __init__(self, source):
-        self.data = None
-        self.fileobj = None
-        self.seekable = False
-        self._base = 0
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            self.data = bytes(source)
-            self.seekable = True
-        else:
-            self.fileobj = source
-            try:
-                self.seekable = bool(getattr(source, "seekable", lambda: False)())
-                if self.seekable:
-                    self._base = source.tell()
-            except (OSError, IOError, ValueError):
-                self.seekable = False
-        self._buffer_start = 0
-        self._buffer = b""
-        self._position = 0
-
-    def read_at(self, offset, size):
-        if self.data is not None:
-            return self.data[offset:offset + size]
-        if self.seekable:
-            self.fileobj.seek(self._base + offset)
-            return self.fileobj.read(size)
-        buffer_end = self._buffer_start + len(self._buffer)
-        if self._buffer_start <= offset < buffer_end:
-            return self._buffer[offset - self._buffer_start:]
-        if offset != self._position:
-            raise ProtocolError("the registry asked to resume at byte %d but the stream is at %d and cannot seek"
-                                % (offset, self._position), action="upload blob")
-        chunk = _read_full(self.fileobj, size)
-        self._buffer_start, self._buffer = offset, chunk
-        self._position = offset + len(chunk)
-        return chunk
-
-    def digest_and_size(self, algorithm="sha256"):
-        hasher = hashlib.new(algorithm)
-        size = 0
-        offset = 0
-        while True:
-            chunk = self.read_at(offset, READ_CHUNK)
-            if not chunk:
-                break
-            hasher.update(chunk)
-            size += len(chunk)
-            offset += len(chunk)
-        return "%s:%s" % (algorithm, hasher.hexdigest()), size
-
-
-def _read_full(fileobj, size):
-    parts = []
-    remaining = size
-    while remaining > 0:
-        chunk = fileobj.read(remaining)
-        if not chunk:
-            break
-        parts.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(parts)
 
 
 class UploadsApi(_Group):
@@ -986,19 +983,12 @@ class UploadsApi(_Group):
                                       repository=session.repository, reference=digest, action="complete upload")
         return digest
 
-    def _cancel_quietly(self, session):
+    def discard_upload(self, session):
         """Best effort: an abandoned session would hold registry storage until it expires."""
         try:
             self.cancel_upload(session)
         except RegistryError:
             pass
-
-    def _retry_delay(self, exc, attempt):
-        transport = self.client.transport
-        delay = parse_retry_after(exc.headers.get("Retry-After")) if exc.headers else None
-        if delay is None or delay > transport.max_retry_after:
-            delay = transport.backoff(attempt)
-        return delay
 
     def monolithic_upload(self, repository, digest, data, size=None):
         """POST then PUT with the whole body (Content-Length, never chunked transfer encoding).
@@ -1017,16 +1007,16 @@ class UploadsApi(_Group):
             try:
                 return self.complete_upload(session, digest, data=body)
             except RegistryError as exc:
-                self._cancel_quietly(session)
-                spoiled = (isinstance(exc, TransportError) and not isinstance(exc, TLSError)) or \
-                    exc.code in UPLOAD_LOST_CODES + ("DIGEST_INVALID",)
+                self.discard_upload(session)
+                # DIGEST_INVALID here: the registry kept part of a broken body.
+                spoiled = retryable_upload_error(exc) or exc.code == "DIGEST_INVALID"
                 if not spoiled:
                     raise
                 if self.client.blobs.blob_exists(repository, digest) is not None:
                     return digest  # the registry committed it, only the answer got lost
                 if attempt >= restarts or not body.rewind():
                     raise
-                self.client.transport.sleep(self._retry_delay(exc, attempt))
+                self.client.transport.sleep(retry_delay(self.client.transport, exc, attempt))
         raise ProtocolError("upload retries exhausted", registry=self.registry, repository=repository)
 
     def upload_chunk(self, session, data, start=None):
@@ -1092,92 +1082,17 @@ class UploadsApi(_Group):
         try:
             return self.complete_upload(session, digest, data=iter(chunks), size=size)
         except BaseException:
-            self._cancel_quietly(session)
+            self.discard_upload(session)
             raise
 
     def upload_blob(self, repository, source, digest=None, size=None, chunk_size=None):
-        """Upload a path, bytes or file-like object; skips the upload when the blob exists."""
+        """Upload a path, bytes or file-like object; skips the upload when the blob exists.
+
+        Monolithic below MONOLITHIC_LIMIT without ``chunk_size``, chunked with resume otherwise
+        (the strategy and its retries are BlobWriter's).
+        """
         validate_repository(repository)
-        opened = None
-        if isinstance(source, str):
-            opened = open(source, "rb")
-            source = opened
-        try:
-            reader = _Source(source)
-            if digest is None and reader.seekable:
-                digest, size = reader.digest_and_size()
-            if digest is not None:
-                validate_digest(digest)
-                existing = self.client.blobs.blob_exists(repository, digest)
-                if existing is not None:
-                    return UploadResult(digest, existing, True, 0)
-            if size is None and reader.seekable:
-                _digest, size = reader.digest_and_size()
-            if digest is not None and size is not None and chunk_size is None and size < MONOLITHIC_LIMIT:
-                data = reader.read_at(0, size) if size else b""
-                self.monolithic_upload(repository, digest, data)
-                return UploadResult(digest, size, False, 1)
-            return self._chunked_upload(repository, reader, digest, chunk_size or DEFAULT_CHUNK_SIZE)
-        finally:
-            if opened is not None:
-                opened.close()
-
-    def _chunked_upload(self, repository, reader, digest, chunk_size):
-        # A list, not an attribute: uploads run in parallel threads of the copy engine.
-        current = [self.start_upload(repository)]
-        try:
-            return self._send_chunks(repository, current, reader, digest, chunk_size)
-        except BaseException:
-            self._cancel_quietly(current[0])
-            raise
-
-    def _send_chunks(self, repository, current, reader, digest, chunk_size):
-        session = current[0]
-        chunk_size = max(chunk_size, session.min_chunk_size or 0)
-        hasher = hashlib.sha256() if digest is None else None
-        hashed_to = 0
-        offset = session.offset or 0
-        chunks = 0
-        failures = 0
-        max_failures = max(1, self.client.transport.retries)
-        while True:
-            data = reader.read_at(offset, chunk_size)
-            if not data:
-                break
-            if hasher is not None and offset + len(data) > hashed_to:
-                hasher.update(data[hashed_to - offset:])
-                hashed_to = offset + len(data)
-            try:
-                self.upload_chunk(session, data, start=offset)
-                chunks += 1
-                offset = session.offset if session.offset else offset + len(data)
-            except RegistryError as exc:
-                upload_lost = exc.code in UPLOAD_LOST_CODES
-                resumable = (isinstance(exc, TransportError) and not isinstance(exc, TLSError)) or \
-                    exc.status == 416 or exc.status in RETRYABLE_UPLOAD_STATUSES or upload_lost
-                if not resumable or failures >= max_failures:
-                    raise
-                self.client.transport.sleep(self._retry_delay(exc, failures))
-                failures += 1
-                offset = None if upload_lost and reader.seekable else self._resume_offset(session, reader)
-                if offset is None:
-                    self._cancel_quietly(session)
-                    session = self.start_upload(repository)
-                    current[0] = session
-                    offset = session.offset or 0
-        if hasher is not None:
-            digest = "sha256:" + hasher.hexdigest()
-        self.complete_upload(session, digest)
-        return UploadResult(digest, offset, False, chunks)
-
-    def _resume_offset(self, session, reader):
-        """Where the registry wants the next byte; None when the upload is gone and must restart."""
-        try:
-            return self.get_upload_status(session)
-        except RegistryError as exc:
-            if (exc.status in (400, 404, 416) or exc.code in UPLOAD_LOST_CODES) and reader.seekable:
-                return None
-            raise
+        return BlobWriter(self.client, chunk_size).upload(repository, source, digest=digest, size=size)
 
 
 class HubApi(_Group):

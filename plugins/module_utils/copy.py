@@ -20,21 +20,24 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.oci.registry.plugins.module_utils.blob_writer import (
+    Aborted as CopyAborted,
+    BlobWriter,
+)
 from ansible_collections.oci.registry.plugins.module_utils.errors import (
     DigestMismatchError,
     InvalidReferenceError,
     NotFoundError,
     RegistryError,
-    TransportError,
 )
 from ansible_collections.oci.registry.plugins.module_utils.media import (
     INDEX_TYPES,
     OCI_INDEX,
     Descriptor,
     SCHEMA1_TYPES,
-    config_platform,
     is_attestation,
     parse_manifest,
+    select_platform,
     sha256_digest,
 )
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
@@ -42,16 +45,9 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     parse_platform,
     parse_reference,
 )
+from ansible_collections.oci.registry.plugins.module_utils.resolve import PlatformError, check_image_platform
 
 DEFAULT_CONCURRENCY = 4
-# Large enough that per-chunk Python overhead is negligible next to the
-# socket and hashing work, small enough that concurrency x 2 chunks stays
-# far below the memory budget.
-STREAM_READ_SIZE = 1024 * 1024
-# A streamed body cannot be replayed by the transport's retry logic, so the
-# engine retries a whole blob copy (new GET, new upload) on transport errors.
-BLOB_ATTEMPTS = 3
-CHUNK_ATTEMPTS = 3
 # Referrers of referrers (a signature on an SBOM) are followed this deep.
 MAX_REFERRER_DEPTH = 4
 ATTESTATION_REFERENCE = "vnd.docker.reference.digest"
@@ -68,59 +64,9 @@ class CopyError(RegistryError):
         super().__init__(message, **kwargs)
 
 
-class CopyAborted(Exception):
-    """Raised inside worker threads once another worker has failed."""
-
-
 def fallback_tag(digest):
     """The referrers tag schema name: ``sha256:abc`` -> ``sha256-abc``."""
     return digest.replace(":", "-", 1)
-
-
-class StreamBody:
-    """Request body of known length streaming from a verified chunk iterator.
-
-    ``len()`` lets requests send Content-Length instead of chunked transfer
-    encoding, which distribution refuses on a blob PUT. The last chunk is held
-    back until the source iterator is exhausted: the client verifies digest and
-    size at exhaustion, so on a mismatch the registry never receives a complete
-    body and cannot commit the blob.
-    """
-
-    def __init__(self, chunks, size, digest, abort_event=None):
-        self._chunks = chunks
-        self.size = size
-        self.digest = digest
-        self._abort = abort_event
-        self.sent = 0
-
-    def __len__(self):
-        return self.size
-
-    def __iter__(self):
-        held = None
-        received = 0
-        for chunk in self._chunks:
-            if self._abort is not None and self._abort.is_set():
-                raise CopyAborted()
-            if not chunk:
-                continue
-            received += len(chunk)
-            if received > self.size:
-                raise DigestMismatchError(
-                    "source sent more than the %d bytes its descriptor announces" % self.size,
-                    reference=self.digest, action="copy blob")
-            if held is not None:
-                self.sent += len(held)
-                yield held
-            held = chunk
-        if received != self.size:
-            raise DigestMismatchError(
-                "source sent %d bytes, its descriptor announces %d" % (received, self.size),
-                reference=self.digest, action="copy blob")
-        if held is not None:
-            self.sent += len(held)
-            yield held
 
 
 class _Node:
@@ -193,7 +139,7 @@ class _Stats:
 
 
 def _registry_url(client):
-    return (getattr(client, "registry_url", None) or "").rstrip("/").lower()
+    return (client.registry_url or "").rstrip("/").lower()
 
 
 def _unique_by(items, key):
@@ -201,6 +147,11 @@ def _unique_by(items, key):
     for item in items:
         seen.setdefault(key(item), item)
     return list(seen.values())
+
+
+def _tag_writes(pending):
+    """The plans whose destination reference gets a manifest PUT: one per tag and target."""
+    return _unique_by(pending, lambda plan: (plan.dest.tag, plan.target_digest))
 
 
 def _push_levels(graph, skip=()):
@@ -225,17 +176,6 @@ def _push_levels(graph, skip=()):
             continue
         levels.setdefault(heights[digest], []).append(node)
     return [levels[h] for h in sorted(levels)]
-
-
-# A streamed body cannot be replayed by the transport, so these answers to it (and an
-# upload session the registry dropped after a broken chunk) restart the blob copy.
-_RETRY_BLOB_STATUSES = (429, 502, 503, 504)
-_UPLOAD_LOST_CODES = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
-
-
-def _blob_retryable(err):
-    return (isinstance(err, TransportError) or err.status in _RETRY_BLOB_STATUSES
-            or err.code in _UPLOAD_LOST_CODES)
 
 
 def _is_foreign(descriptor):
@@ -274,19 +214,15 @@ def filter_index(index, platforms):
     attestation-manifest``) is kept exactly when the manifest its
     ``vnd.docker.reference.digest`` annotation names is kept.
     """
-    wanted = [parse_platform(p) for p in platforms]
     entries = index.data.get("manifests") or []
     descriptors = index.manifests
     kept = set()
-    for platform in wanted:
-        match = next((d.digest for d in descriptors
-                      if not is_attestation(d) and platform.matches(d.platform)), None)
-        if match is None:
-            available = [str(d.platform) for d in descriptors if d.platform is not None and not is_attestation(d)]
-            raise NotFoundError(
-                "no manifest for platform %s in the source index" % (platform,), action="copy",
-                hint="available platforms: %s" % (", ".join(available) or "none"))
-        kept.add(match)
+    for platform in platforms:
+        try:
+            kept.add(select_platform(index, parse_platform(platform)).digest)
+        except NotFoundError as err:
+            err.action = "copy"
+            raise
     selected = []
     for entry, descriptor in zip(entries, descriptors):
         if is_attestation(descriptor):
@@ -313,21 +249,19 @@ class CopyEngine:
     """
 
     def __init__(self, src_client, dest_client, concurrency=DEFAULT_CONCURRENCY, chunk_size=None,
-                 check_mode=False, read_size=STREAM_READ_SIZE):
+                 check_mode=False):
         if concurrency is None:
             concurrency = DEFAULT_CONCURRENCY
         if int(concurrency) < 1:
             raise InvalidReferenceError("concurrency must be at least 1", action="copy")
-        if chunk_size is not None and int(chunk_size) < 1:
-            raise InvalidReferenceError("chunk_size must be a positive number of bytes", action="copy")
         self.src = src_client
         self.dest = dest_client
         self.concurrency = int(concurrency)
-        self.chunk_size = int(chunk_size) if chunk_size else None
         self.check_mode = check_mode
-        self.read_size = read_size
         self.same_registry = _registry_url(src_client) == _registry_url(dest_client)
         self._abort = threading.Event()
+        self.writer = BlobWriter(dest_client, chunk_size, abort=self._abort)
+        self.chunk_size = self.writer.chunk_size
         self._pool = None
         self.stats = _Stats()
 
@@ -359,6 +293,7 @@ class CopyEngine:
                     referrer_graph, subjects = self._walk_referrers(src.repository, dest.repository, plans, graph)
                 if self.check_mode:
                     self._predict_blobs(src.repository, dest.repository, graph, referrer_graph)
+                    self._predict_manifests(graph, pending, referrer_graph)
                     after = {id(plan): plan.target_digest for plan in plans}
                 else:
                     self._transfer(src.repository, dest.repository, graph,
@@ -434,8 +369,7 @@ class CopyEngine:
             plan.dest_before = present.digest if present is not None else None
 
     def _apply_platforms(self, plan, platforms):
-        result = self.src.manifests.get_manifest(plan.src.repository, plan.src_digest)
-        manifest = result.manifest if result.manifest is not None else parse_manifest(result.raw, result.media_type)
+        manifest = self.src.manifests.get_manifest(plan.src.repository, plan.src_digest).manifest
         if not manifest.is_index:
             self._check_single_platform(plan, manifest, platforms)
             return
@@ -457,15 +391,13 @@ class CopyEngine:
         plan.filtered = plan.target_digest != plan.src_digest
 
     def _check_single_platform(self, plan, manifest, platforms):
-        if manifest.media_type in SCHEMA1_TYPES or getattr(manifest, "config", None) is None:
-            return
-        actual = config_platform(self.src.blobs.get_config(plan.src.repository, manifest))
         for wanted in platforms:
-            if actual is None or not parse_platform(wanted).matches(actual):
-                raise NotFoundError(
-                    "source is a single-platform image for %s, platform %s was asked for" % (actual or "an unknown platform", wanted),
-                    registry=plan.src.registry, repository=plan.src.repository, reference=plan.src.reference,
-                    action="copy", hint="available platforms: %s" % (str(actual) if actual else "none declared"))
+            try:
+                check_image_platform(self.src, plan.src.repository, manifest, parse_platform(wanted),
+                                     plan.src.reference)
+            except PlatformError as err:
+                err.registry = plan.src.registry
+                raise
 
     def _check_overwrite(self, plans):
         conflicts = [plan for plan in plans if plan.dest_before is not None and not plan.up_to_date]
@@ -486,7 +418,7 @@ class CopyEngine:
                 continue
             if plan.target_raw is not None:
                 # A filtered index exists only here; its children are real source manifests.
-                node = self._node_from_raw(plan.target_digest, plan.target_media_type, plan.target_raw)
+                node = self._node(plan.target_digest, parse_manifest(plan.target_raw, plan.target_media_type))
                 graph[node.digest] = node
                 roots.extend(node.children)
             else:
@@ -512,10 +444,10 @@ class CopyEngine:
             # The registry validated its blobs and children when it accepted it.
             return _Node(digest, present.media_type, None, referrer=referrer, exists=True)
         result = self.src.manifests.get_manifest(src_repo, digest)
-        return self._node_from_raw(digest, result.media_type, result.raw, referrer=referrer)
+        return self._node(digest, result.manifest, referrer=referrer)
 
-    def _node_from_raw(self, digest, media_type, raw, referrer=False):
-        manifest = parse_manifest(raw, media_type)
+    def _node(self, digest, manifest, referrer=False):
+        raw = manifest.raw
         if manifest.media_type in SCHEMA1_TYPES:
             raise CopyError("%s is a Docker schema 1 manifest; schema 1 images cannot be copied byte-exact to a "
                             "current registry" % digest, hint="rebuild or convert the image to schema 2 / OCI")
@@ -572,8 +504,7 @@ class CopyEngine:
             result = self.dest.manifests.get_manifest(dest_repo, plan.target_digest)
         except NotFoundError:
             return []
-        manifest = result.manifest if result.manifest is not None else parse_manifest(result.raw, result.media_type)
-        return [d.digest for d in getattr(manifest, "manifests", [])]
+        return [d.digest for d in result.manifest.manifests]
 
     # ------------------------------------------------------------- transfer
 
@@ -595,8 +526,12 @@ class CopyEngine:
             else:
                 self.stats.add(copied=1, bytes=blob.size or 0)
         self._map(predict, self._unique_blobs(*graphs))
-        for graph in graphs:
-            self.stats.add(manifests=sum(1 for node in graph.values() if not node.exists))
+
+    def _predict_manifests(self, graph, pending, referrer_graph):
+        # The same selections _transfer and _tag write from, so the count is exact: a
+        # manifest behind several tags is PUT once per tag, its children once.
+        pushes = _push_levels(graph, skip={plan.target_digest for plan in pending}) + _push_levels(referrer_graph)
+        self.stats.add(manifests=sum(len(level) for level in pushes) + len(_tag_writes(pending)))
 
     def _transfer(self, src_repo, dest_repo, graph, tagged_later=()):
         """Blobs, then manifests deepest first; ``tagged_later`` are pushed by the tag step instead."""
@@ -608,7 +543,7 @@ class CopyEngine:
         self._check_abort()
         result = self.dest.manifests.put_manifest(dest_repo, node.digest, node.raw, node.media_type)
         self.stats.add(manifests=1)
-        if node.subject is not None and getattr(result, "subject_digest", None) == node.subject:
+        if node.subject is not None and result.subject_digest == node.subject:
             node.subject_indexed = True
         return result
 
@@ -617,70 +552,14 @@ class CopyEngine:
         if self.dest.blobs.blob_exists(dest_repo, blob.digest) is not None:
             self.stats.add(skipped=1)
             return
-        if self.same_registry and src_repo != dest_repo:
-            if self.dest.uploads.mount_blob(dest_repo, blob.digest, src_repo):
-                self.stats.add(mounted=1)
-                return
-        for attempt in range(1, BLOB_ATTEMPTS + 1):
-            try:
-                self._stream_blob(src_repo, dest_repo, blob)
-                break
-            except RegistryError as err:
-                if attempt == BLOB_ATTEMPTS or self._abort.is_set() or not _blob_retryable(err):
-                    raise
-        self.stats.add(copied=1, bytes=blob.size or 0)
-
-    def _stream_blob(self, src_repo, dest_repo, blob):
-        with self.src.blobs.get_blob(src_repo, blob.digest, expected_size=blob.size) as stream:
-            size = blob.size if blob.size is not None else stream.size
-            chunks = stream.iter_chunks(self.read_size)
-            if self.chunk_size:
-                self._upload_chunked(dest_repo, blob.digest, size, chunks)
-            else:
-                body = StreamBody(chunks, size, blob.digest, self._abort)
-                self.dest.uploads.upload_stream(dest_repo, blob.digest, size, body)
-
-    def _upload_chunked(self, dest_repo, digest, size, chunks):
-        uploads = self.dest.uploads
-        session = uploads.start_upload(dest_repo)
-        chunk_size = max(self.chunk_size, getattr(session, "min_chunk_size", None) or 0)
-        buffer = bytearray()
-        offset = 0
-        try:
-            for piece in StreamBody(chunks, size, digest, self._abort):
-                buffer += piece
-                # Keep the tail back: it goes with the final PUT, after verification.
-                while len(buffer) > chunk_size:
-                    data = bytes(buffer[:chunk_size])
-                    del buffer[:chunk_size]
-                    session = self._send_chunk(session, data, offset)
-                    offset += len(data)
-            uploads.complete_upload(session, digest, data=bytes(buffer) if buffer else None)
-        except BaseException:
-            try:
-                uploads.cancel_upload(session)
-            except Exception:  # pylint: disable=broad-exception-caught
-                # The original failure matters; an abandoned upload expires on the registry.
-                pass
-            raise
-
-    def _send_chunk(self, session, data, offset):
-        """PATCH one chunk; after a broken PATCH ask the registry where it stands and resend the rest."""
-        for attempt in range(1, CHUNK_ATTEMPTS + 1):
-            try:
-                return self.dest.uploads.upload_chunk(session, data, start=offset)
-            except RegistryError as err:
-                retryable = isinstance(err, TransportError) or (err.status or 0) >= 500 or err.status == 416
-                if attempt == CHUNK_ATTEMPTS or not retryable:
-                    raise
-                received = self.dest.uploads.get_upload_status(session)
-                if received < offset or received > offset + len(data):
-                    raise
-                data = data[received - offset:]
-                offset = received
-                if not data:
-                    return session
-        return session
+        mount_from = src_repo if self.same_registry and src_repo != dest_repo else None
+        written = self.writer.write(
+            dest_repo, blob.digest, blob.size, mount_from=mount_from,
+            opener=lambda: self.src.blobs.get_blob(src_repo, blob.digest, expected_size=blob.size))
+        if written.method == "mounted":
+            self.stats.add(mounted=1)
+        else:
+            self.stats.add(copied=1, bytes=blob.size or 0)
 
     def _tag(self, dest_repo, plans, pending, graph):
         def push(plan):
@@ -691,13 +570,12 @@ class CopyEngine:
                 raw, media_type = self._raw_for(dest_repo, plan, graph)
             reference = plan.dest.tag or plan.target_digest
             result = self.dest.manifests.put_manifest(dest_repo, reference, raw, media_type)
-            pushed = getattr(result, "digest", None)
-            if pushed and pushed != plan.target_digest:
+            if result.digest != plan.target_digest:
                 raise DigestMismatchError(
-                    "destination registry stored %s, expected %s" % (pushed, plan.target_digest),
+                    "destination registry stored %s, expected %s" % (result.digest, plan.target_digest),
                     registry=plan.dest.registry, repository=dest_repo, reference=reference, action="copy")
             self.stats.add(manifests=1)
-        self._map(push, _unique_by(pending, lambda plan: (plan.dest.tag, plan.target_digest)))
+        self._map(push, _tag_writes(pending))
         return {id(plan): plan.target_digest for plan in plans}
 
     def _raw_for(self, dest_repo, plan, graph):

@@ -46,6 +46,8 @@ _SECRET_PATTERNS = (
 )
 
 MAX_DETAIL_LENGTH = 300
+# The registry forgot or invalidated an upload session (distribution does after a partial chunk).
+UPLOAD_LOST_CODES = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")
 
 
 def scrub(text):
@@ -340,7 +342,7 @@ def error_from_response(response, registry=None, repository=None, reference=None
         return UnsupportedError(message, **kwargs)
     if codes & set(("MANIFEST_INVALID", "MANIFEST_BLOB_UNKNOWN", "MANIFEST_UNVERIFIED", "TAG_INVALID")):
         return ManifestInvalidError(message, missing_blobs=_missing_blobs(errors), **kwargs)
-    if codes & set(("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID")) and hint is None:
+    if codes & set(UPLOAD_LOST_CODES) and hint is None:
         kwargs["hint"] = "the registry dropped the upload session (expired, cancelled or invalidated); upload again"
     if status == 404 or codes & set(("NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN")):
         return NotFoundError(message, **kwargs)

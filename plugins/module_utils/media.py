@@ -11,7 +11,7 @@ import hashlib
 import json
 
 from ansible_collections.oci.registry.plugins.module_utils.errors import NotFoundError, ProtocolError
-from ansible_collections.oci.registry.plugins.module_utils.reference import Platform
+from ansible_collections.oci.registry.plugins.module_utils.reference import Platform, parse_platform
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -158,6 +158,12 @@ def _list_of(data, key):
 
 
 class _ManifestBase(object):
+    """What every manifest kind answers, so callers never probe with getattr.
+
+    An index has ``manifests`` and no ``config``/``layers``; an image has ``config`` (None for
+    schema 1) and ``layers`` and no ``manifests``.
+    """
+
     is_index = False
 
     def __init__(self, raw, data, media_type):
@@ -166,6 +172,20 @@ class _ManifestBase(object):
         self.media_type = media_type
         self.digest = sha256_digest(raw)
         self.size = len(raw)
+        self.config = None
+        self.layers = []
+        self.manifests = []
+        self.subject = None
+        self.artifact_type = None
+        self.annotations = {}
+
+    def blobs(self):
+        """Blobs the manifest references (config first, then layers); none for an index."""
+        return ([self.config] if self.config is not None else []) + list(self.layers)
+
+    def declared_platform(self):
+        """The platform the manifest itself states (only schema 1 does); None otherwise."""
+        return None
 
     def __repr__(self):
         return "%s(%s, %s)" % (type(self).__name__, self.media_type, self.digest)
@@ -183,9 +203,6 @@ class ImageManifest(_ManifestBase):
         self.subject = Descriptor.from_dict(data["subject"]) if isinstance(data.get("subject"), dict) else None
         self.artifact_type = data.get("artifactType")
         self.annotations = data.get("annotations") or {}
-
-    def blobs(self):
-        return [self.config] + list(self.layers)
 
 
 class ImageIndex(_ManifestBase):
@@ -218,11 +235,12 @@ class Schema1Manifest(_ManifestBase):
         # fsLayers are listed newest first; layers are conventionally oldest first.
         self.layers = [Descriptor(DOCKER_LAYER, layer.get("blobSum"), None)
                        for layer in reversed(_list_of(data, "fsLayers")) if isinstance(layer, dict)]
-        self.config = None
-        self.subject = None
 
-    def blobs(self):
-        return list(self.layers)
+    def declared_platform(self):
+        if not isinstance(self.architecture, str) or not self.architecture:
+            return None
+        # Schema 1 images predate other operating systems in registries.
+        return parse_platform({"os": "linux", "architecture": self.architecture})
 
 
 def detect_media_type(data, media_type=None):
@@ -272,8 +290,6 @@ def index_platforms(index):
 
 def select_platform(index, platform):
     """The first image manifest in ``index`` whose platform matches ``platform``."""
-    from ansible_collections.oci.registry.plugins.module_utils.reference import parse_platform
-
     wanted = parse_platform(platform)
     for descriptor in index.image_manifests():
         if wanted.matches(descriptor.platform):
@@ -285,12 +301,25 @@ def select_platform(index, platform):
 
 def config_platform(config):
     """The Platform an image configuration declares, or None when it names no os/architecture."""
-    from ansible_collections.oci.registry.plugins.module_utils.reference import parse_platform
-
     if not isinstance(config, dict) or not config.get("os") or not config.get("architecture"):
         return None
     return parse_platform({"os": config["os"], "architecture": config["architecture"],
                            "variant": config.get("variant")})
+
+
+def group_tags_by_digest(pairs):
+    """``[(tag, Descriptor or None)]`` as ``[{digest, media_type, size, tags}]``, sorted by digest and tag.
+
+    A None descriptor (the tag went away between listing and reading it) is left out.
+    """
+    groups = {}
+    for tag, descriptor in pairs:
+        if descriptor is None:
+            continue
+        group = groups.setdefault(descriptor.digest, {"digest": descriptor.digest, "media_type": descriptor.media_type,
+                                                      "size": descriptor.size, "tags": []})
+        group["tags"].append(tag)
+    return [dict(groups[digest], tags=sorted(groups[digest]["tags"])) for digest in sorted(groups)]
 
 
 def dumps_canonical(data):

@@ -54,11 +54,17 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
 from ansible_collections.oci.registry.plugins.module_utils.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from ansible_collections.oci.registry.plugins.module_utils.tracing import TraceLog, safe_host, safe_path, span
 
+# The one list of answers worth another try, for every request and every upload step.
 RETRY_STATUSES = (429, 502, 503, 504)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 10
 READ_CHUNK = 1024 * 1024
 DEFAULT_USER_AGENT = "oci.registry-ansible-collection"
+
+
+def retryable_error(err):
+    """The one retry rule for a failed request: a network fault (not TLS) or a status in RETRY_STATUSES."""
+    return (isinstance(err, TransportError) and not isinstance(err, TLSError)) or err.status in RETRY_STATUSES
 
 
 class MissingRequestsError(RegistryError):

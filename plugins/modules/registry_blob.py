@@ -63,15 +63,18 @@ options:
   dest:
     description:
       - File to download the blob to. Its directory must exist; an existing directory is refused.
-      - Used as given (never joined with another directory), so C(..) components are resolved by the operating
-        system like in any other path.
+      - A relative path is relative to the working directory of the module on the managed node; C(..)
+        components are resolved by the operating system like in any other path.
+      - A local write error (disk full, permissions) fails the task at once and leaves no partial file.
       - Replaced atomically, only when its content does not have O(digest) yet.
       - Mutually exclusive with O(src) and O(mount_from).
     type: path
   chunk_size:
     description:
       - Upload in chunks of this many bytes (resumable) instead of deciding by size.
-      - Registries may ask for a minimum chunk size (C(OCI-Chunk-Min-Length)); the larger one wins.
+      - Between 1 and 134217728 (128 MiB). Registries may ask for a minimum chunk size
+        (C(OCI-Chunk-Min-Length)); the larger one wins.
+      - Also used when a refused O(mount_from) falls back to copying the blob through the controller.
     type: int
   mount_from:
     description:
@@ -189,7 +192,6 @@ trace:
       bytes_received: 0
 '''
 
-import hashlib
 import os
 import tempfile
 
@@ -201,26 +203,18 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     fail,
     run_module,
 )
+from ansible_collections.oci.registry.plugins.module_utils.blob_writer import (
+    BlobWriter,
+    file_digest,
+    validate_chunk_size,
+)
+from ansible_collections.oci.registry.plugins.module_utils.lazy_client import LazyClient
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
     validate_digest,
     validate_repository,
 )
 
-READ_SIZE = 1024 * 1024
 ALGORITHMS = ('sha256', 'sha512')
-
-
-def file_digest(path, algorithm):
-    hasher = hashlib.new(algorithm)
-    size = 0
-    with open(path, 'rb') as handle:
-        while True:
-            chunk = handle.read(READ_SIZE)
-            if not chunk:
-                break
-            hasher.update(chunk)
-            size += len(chunk)
-    return '%s:%s' % (algorithm, hasher.hexdigest()), size
 
 
 def algorithm_of(module, digest):
@@ -238,6 +232,10 @@ def blob_diff(repository, digest, before, after):
 def download(module, client, repository, digest):
     """Write the blob to dest through a temporary file, so dest is never half written."""
     dest = module.params['dest']
+    if not os.path.isabs(dest):
+        # atomic_move and the temporary file need a directory; join rather than abspath, so
+        # "missing/.." still fails on the missing directory as the OS would.
+        dest = os.path.join(os.getcwd(), dest)
     algorithm = algorithm_of(module, digest)
     if os.path.isdir(dest):
         fail(module, 'dest %s is a directory; give the path of the file to write' % dest)
@@ -251,7 +249,7 @@ def download(module, client, repository, digest):
     if os.path.exists(dest):
         current, size = file_digest(dest, algorithm)
     changed = current != digest
-    result = dict(digest=digest, dest=dest, exists=True, method='none')
+    result = dict(digest=digest, dest=module.params['dest'], exists=True, method='none')
     diff = dict(before=dict(path=dest, digest=current), after=dict(path=dest, digest=digest))
 
     if changed:
@@ -262,13 +260,27 @@ def download(module, client, repository, digest):
             if size is None:
                 fail(module, 'blob %s is not in %s on %s' % (digest, repository, client.registry_url))
         else:
-            handle, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part', dir=directory)
-            os.close(handle)
+            tmp = None
             try:
+                handle, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part',
+                                               dir=directory)
                 # The client verifies size and digest of what it writes and resumes a broken body
                 # with a Range request; on a mismatch it raises and the temporary file goes.
-                with open(tmp, 'wb') as out:
+                with os.fdopen(handle, 'wb') as out:
                     size = client.blobs.download_blob(repository, digest, out)
+            except OSError as exc:
+                if tmp is not None:
+                    os.unlink(tmp)
+                if exc.errno is None:
+                    raise  # not the file system (requests' exceptions are OSErrors too)
+                # The client raises write errors of the file as they are and wraps network faults.
+                fail(module, 'cannot write the blob to %s: %s; free space or fix permissions in %s and run again'
+                     % (dest, exc.strerror or exc, directory), errno=exc.errno)
+            except BaseException:
+                if tmp is not None:
+                    os.unlink(tmp)
+                raise
+            try:
                 module.atomic_move(tmp, dest, unsafe_writes=module.params['unsafe_writes'])
             finally:
                 if os.path.exists(tmp):
@@ -318,23 +330,14 @@ def upload(module, client, repository, digest):
                 result['size'] = source_size
             result['method'] = 'mounted' if mount_from is not None else 'uploaded'
         else:
-            result.update(store(client, repository, digest, size, src, mount_from, params['chunk_size']))
+            written = BlobWriter(client, params['chunk_size']).write(repository, digest, size=size, source=src,
+                                                                     mount_from=mount_from)
+            result.update(method=written.method, size=written.size)
+            if written.method == 'uploaded':
+                result['chunks'] = written.chunks
     if module._diff:
         result['diff'] = blob_diff(repository, digest, existing is not None, True)
     return result
-
-
-def store(client, repository, digest, size, src, mount_from, chunk_size):
-    """Put a missing blob into the repository; the cheapest way first."""
-    if mount_from is not None and client.uploads.mount_blob(repository, digest, mount_from):
-        return dict(method='mounted', size=client.blobs.blob_exists(repository, digest) or size)
-    if src is not None:
-        uploaded = client.uploads.upload_blob(repository, src, digest=digest, size=size, chunk_size=chunk_size)
-        return dict(method='uploaded', size=uploaded.size, chunks=uploaded.chunks)
-    # Mount refused (different storage, or no pull right seen by the registry): stream through the controller.
-    with client.blobs.get_blob(mount_from, digest) as blob:
-        client.uploads.upload_stream(repository, digest, blob.size, blob.iter_chunks(READ_SIZE))
-        return dict(method='copied', size=blob.size)
 
 
 def absent(module, client, repository, digest):
@@ -352,8 +355,7 @@ def run(module):
     params = module.params
     repository = validate_repository(params['repository'])
     digest = validate_digest(params['digest']) if params['digest'] is not None else None
-    if params['chunk_size'] is not None and params['chunk_size'] < 1:
-        fail(module, 'chunk_size must be a positive number of bytes, got %d' % params['chunk_size'])
+    validate_chunk_size(params['chunk_size'])
     if params['state'] == 'absent':
         if digest is None:
             fail(module, 'state=absent needs digest')
@@ -364,24 +366,11 @@ def run(module):
 
     if params['state'] == 'present' and params['dest'] is not None:
         # An up-to-date file needs no registry at all; create the client lazily.
-        return download(module, LazyClient(module), repository, digest)
+        return download(module, LazyClient(lambda: client_from_params(module)), repository, digest)
     client = client_from_params(module)
     if params['state'] == 'absent':
         return absent(module, client, repository, digest)
     return upload(module, client, repository, digest)
-
-
-class LazyClient(object):
-    """Creates the client on first use, so an idempotent download sends no request."""
-
-    def __init__(self, module):
-        self._module = module
-        self._client = None
-
-    def __getattr__(self, name):
-        if self._client is None:
-            self._client = client_from_params(self._module)
-        return getattr(self._client, name)
 
 
 def main():

@@ -161,6 +161,8 @@ options:
         registries or proxies that limit the request size.
       - A broken chunk is resumed from the offset the registry reports.
       - Each transfer buffers one chunk, so memory grows with O(chunk_size) times O(concurrency).
+      - Between 1 and 134217728 (128 MiB); the registry's minimum chunk size (C(OCI-Chunk-Min-Length)) wins over
+        a smaller value.
     type: int
   registry_url:
     description:
@@ -398,6 +400,7 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     connection_argument_spec,
     run_module,
 )
+from ansible_collections.oci.registry.plugins.module_utils.blob_writer import validate_chunk_size
 from ansible_collections.oci.registry.plugins.module_utils.connect import connection_params, target_url
 from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
 
@@ -450,8 +453,7 @@ def run(module):
     params = module.params
     if params['concurrency'] < 1:
         module.fail_json(msg='concurrency must be at least 1')
-    if params['chunk_size'] is not None and params['chunk_size'] < 1:
-        module.fail_json(msg='chunk_size must be a positive number of bytes')
+    validate_chunk_size(params['chunk_size'])
     default_registry = params.get('registry_url')
     src = parse_reference(params['src'], default_registry=default_registry)
     dest = parse_reference(params['dest'], default_registry=default_registry)

@@ -18,7 +18,9 @@ description:
     digest does not change.
   - With O(state=absent) and O(tag), removes only that tag. Other tags on the same digest, and the manifest itself,
     keep working. Registries without tag deletion (distribution 2.x) get a unique throwaway manifest pushed to the
-    tag, which is then deleted by its own digest.
+    tag, which is then deleted by its own digest. Before that write, a C(DELETE) of a digest that cannot exist
+    checks that the registry accepts deletes here (once per repository and run); where it does not (deletes
+    disabled, no delete permission) the module fails and changes nothing.
   - With O(state=absent) and O(digest), deletes the manifest, and with it B(every tag that points to it); the
     result lists those tags in RV(removed_tags).
   - Compares the current digest of the tag (or the presence of the digest) first, so an unchanged manifest sends no
@@ -84,6 +86,10 @@ options:
 notes:
   - Deleting needs a registry that allows it (distribution C(storage.delete.enabled=true)); others answer
     C(405 UNSUPPORTED) and the module says so.
+  - If the throwaway manifest's delete is refused although the check passed (the registry configuration changed in
+    between), the tag is put back and the module fails; the throwaway manifest then stays in the repository,
+    untagged, with the annotation C(io.github.oci-registry.placeholder). Delete it by digest once deletes work, or
+    let garbage collection with C(--delete-untagged) remove it.
   - Deleting a manifest or tag does not free storage by itself; the registry's garbage collection does.
 seealso:
   - module: oci.registry.registry_manifest_info

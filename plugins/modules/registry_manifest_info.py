@@ -44,8 +44,11 @@ options:
       - When the reference is an index (multi-platform image), return the manifest of this platform instead,
         as C(os/architecture[/variant]), for example V(linux/arm64).
       - A platform without variant matches every variant (V(linux/arm64) matches V(linux/arm64/v8)).
-      - When the reference is a single image manifest, the platform is checked against its configuration, and the
-        module fails if it does not match.
+      - When the reference is a single image manifest, the platform is checked against its configuration (a Docker
+        schema 1 manifest against its C(architecture), on linux), and the module fails if it does not match, or
+        if the image declares no platform (an artifact, a configuration without os and architecture).
+      - The same rule as M(oci.registry.registry_copy)'s O(oci.registry.registry_copy#module:platforms) and the
+        P(oci.registry.digest#lookup) lookup's C(platform).
       - Attestation manifests in an index never match.
     type: str
   include_config:
@@ -266,16 +269,13 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.media import (
-    config_platform,
-    index_platforms,
-    select_platform,
-)
+from ansible_collections.oci.registry.plugins.module_utils.media import config_platform, index_platforms
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
     parse_platform,
     validate_reference,
     validate_repository,
 )
+from ansible_collections.oci.registry.plugins.module_utils.resolve import resolve
 
 
 def config_summary(descriptor, data):
@@ -306,14 +306,16 @@ def run(module):
     wanted = parse_platform(params['platform']) if params['platform'] else None
 
     client = client_from_params(module)
-    fetched = client.manifests.get_manifest_raw(repository, reference)
     result = dict(changed=False)
+    resolved = None
+    if wanted is None:
+        fetched = client.manifests.get_manifest_raw(repository, reference)
+    else:
+        resolved = resolve(client, repository, reference, wanted)
+        fetched = resolved.result
+        if resolved.index is not None:
+            result.update(index_digest=resolved.index.digest, index_media_type=resolved.index.media_type)
     manifest = fetched.manifest
-    if manifest is not None and manifest.is_index and wanted is not None:
-        descriptor = select_platform(manifest, wanted)
-        result.update(index_digest=fetched.digest, index_media_type=fetched.media_type)
-        fetched = client.manifests.get_manifest_raw(repository, descriptor.digest)
-        manifest = fetched.manifest
 
     result.update(
         digest=fetched.digest,
@@ -335,27 +337,19 @@ def run(module):
                  digest=result['digest'], platforms=result['platforms'])
         return result
 
-    layers = getattr(manifest, 'layers', None) or []
-    result['layers'] = [dict(digest=layer.digest, size=layer.size, media_type=layer.media_type) for layer in layers]
-
-    config = getattr(manifest, 'config', None)
-    if (params['include_config'] or wanted is not None) and config is not None:
-        data = client.blobs.get_config(repository, manifest)
-        if data is not None:
-            platform = config_platform(data)
-            if platform is not None:
-                result['platforms'] = [str(platform)]
-            if wanted is not None and 'index_digest' not in result and not wanted.matches(platform):
-                fail(module, '%s:%s is a single image for platform %s, not %s'
-                     % (repository, reference, platform or 'unknown', wanted),
-                     digest=result['digest'], platforms=result['platforms'])
-            if params['include_config']:
-                result['config'] = config_summary(config, data)
-        elif params['include_config']:
-            result['config'] = None
-    elif params['include_config']:
-        # schema 1 manifests carry no configuration blob
-        result['config'] = None
+    result['layers'] = [dict(digest=layer.digest, size=layer.size, media_type=layer.media_type)
+                        for layer in manifest.layers]
+    if resolved is not None:
+        result['platforms'] = [str(resolved.platform)]
+    if params['include_config']:
+        data = resolved.config if resolved is not None and resolved.config is not None else None
+        if data is None and manifest.config is not None:
+            data = client.blobs.get_config(repository, manifest)
+        # schema 1 manifests carry no configuration blob; artifacts may have one that is not JSON
+        result['config'] = config_summary(manifest.config, data) if data is not None else None
+        platform = config_platform(data)
+        if platform is not None:
+            result['platforms'] = [str(platform)]
     return result
 
 

@@ -248,7 +248,9 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     validate_repository,
 )
 from ansible_collections.oci.registry.plugins.module_utils.media import (
+    Descriptor,
     config_platform,
+    group_tags_by_digest,
     index_platforms,
 )
 
@@ -259,7 +261,7 @@ MAX_DETAIL_CONFIG_SIZE = 4 * 1024 * 1024
 
 def config_summary(client, repository, manifest):
     """(created, platform) of an image manifest's configuration, (None, None) when it has none."""
-    config = getattr(manifest, 'config', None)
+    config = manifest.config
     if config is None or (config.size is not None and config.size > MAX_DETAIL_CONFIG_SIZE):
         return None, None
     data = client.blobs.get_config(repository, manifest)
@@ -282,7 +284,7 @@ class DetailCollector(object):
         for descriptor in manifest.blobs():
             if descriptor.digest and descriptor.size is not None:
                 blobs[descriptor.digest] = descriptor.size
-        if getattr(manifest, 'config', None) is None:
+        if manifest.config is None:
             return None, None
         return config_summary(self.client, self.repository, manifest)
 
@@ -330,17 +332,8 @@ class DetailCollector(object):
 
 
 def group_by_digest(entries):
-    groups = {}
-    for entry in entries:
-        group = groups.setdefault(entry['digest'], dict(
-            digest=entry['digest'], media_type=entry.get('media_type'), size=entry.get('manifest_size'), tags=[]))
-        group['tags'].append(entry['tag'])
-    result = []
-    for digest in sorted(groups):
-        group = groups[digest]
-        group['tags'] = sorted(group['tags'])
-        result.append(group)
-    return result
+    return group_tags_by_digest((entry['tag'], Descriptor(entry.get('media_type'), entry['digest'],
+                                                          entry.get('manifest_size'))) for entry in entries)
 
 
 def hub_platform(image):

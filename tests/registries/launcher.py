@@ -39,10 +39,12 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 PORT_ATTEMPTS = 3
 
-PLAIN_VARIANTS = ("plain", "plain2", "plaintoken")
+PLAIN_VARIANTS = ("plain", "plain2", "plaintoken", "plain_nodelete")
 # plaintoken: a plain-HTTP registry whose token realm is the token service's plain-HTTP port on
 # the same host (the usual self-hosted layout); same users and passwords as token.
-VARIANTS = ("plain", "plain2", "tls", "basic", "token", "plaintoken")
+VARIANTS = ("plain", "plain2", "tls", "basic", "token", "plaintoken", "plain_nodelete")
+# Plain HTTP with storage.delete.enabled false: what registries that refuse deletes answer (405 UNSUPPORTED).
+DELETES_DISABLED = ("plain_nodelete",)
 USERS = {"basic": ("admin", "alice"), "token": ("admin", "puller")}
 TOKEN_VARIANTS = ("token", "plaintoken")
 TOKEN_SERVICE_NAME = "tokenservice"
@@ -243,7 +245,7 @@ def _registry_config(name, port, data_dir, ca, htpasswd_path=None, realm=None):
     config = {
         "version": "0.1",
         "log": {"level": "warn", "formatter": "text", "accesslog": {"disabled": True}, "fields": {"variant": name}},
-        "storage": {"filesystem": {"rootdirectory": data_dir}, "delete": {"enabled": True},
+        "storage": {"filesystem": {"rootdirectory": data_dir}, "delete": {"enabled": name not in DELETES_DISABLED},
                     "maintenance": {"uploadpurging": {"enabled": False}}},
         "http": http,
     }

@@ -133,6 +133,10 @@ def test_delete_tag_placeholder_restores_tag_when_deletes_disabled(client):
     responses.add(responses.DELETE, REG + "/v2/a/manifests/old", status=405, json=unsupported)
     responses.add(responses.HEAD, REG + "/v2/a/blobs/" + media.OCI_EMPTY_DIGEST, headers={"Content-Length": "2"})
     responses.add(responses.PUT, REG + "/v2/a/manifests/old", status=201)
+    # The delete probe (a digest that cannot exist) says deletes work; then the placeholder's
+    # delete is refused anyway (configuration changed, a proxy in between): the tag is restored.
+    responses.add(responses.DELETE, re.compile(REG + "/v2/a/manifests/sha256:.*"), status=404,
+                  json={"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]})
     responses.add(responses.DELETE, re.compile(REG + "/v2/a/manifests/sha256:.*"), status=405, json=unsupported)
     responses.add(responses.GET, REG + "/v2/a/manifests/" + MANIFEST_DIGEST, body=MANIFEST,
                   headers={"Content-Type": media.OCI_MANIFEST})

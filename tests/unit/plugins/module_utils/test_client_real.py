@@ -22,6 +22,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     PermissionDeniedError,
     ProtocolError,
     TLSError,
+    UnsupportedError,
 )
 from ansible_collections.oci.registry.tests.registries import images
 
@@ -475,3 +476,45 @@ def test_download_resumes_with_range_after_a_broken_body():
     assert out.getvalue() == blob
     ranges = [r["headers"].get("Range") for r in server.requests]
     assert ranges[0] is None and ranges[1].startswith("bytes=") and int(ranges[1][6:-1]) > 0
+
+
+# ----------------------------------------------------------------------------- deletes disabled
+
+def test_untag_where_deletes_are_disabled_refuses_before_writing(registries, connect, skopeo, unique_repo):
+    image = images.push_oci_image(registries, "plain_nodelete", unique_repo, "keep")
+    images.tag_manifest(registries, "plain_nodelete", unique_repo, image, ["remove"])
+    client = connect("plain_nodelete")
+
+    with pytest.raises(UnsupportedError) as caught:
+        client.manifests.delete_tag(unique_repo, "remove")
+
+    assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in str(caught.value)
+    assert caught.value.reference == "remove"
+    # No placeholder manifest was pushed, so none stays behind; the tags are as they were.
+    assert [r for r in client.trace_records if r["method"] in ("PUT", "POST", "PATCH")] == []
+    assert sorted(skopeo.list_tags("plain_nodelete", unique_repo)) == ["keep", "remove"]
+    assert skopeo.inspect_digest("plain_nodelete", unique_repo, "remove") == image.digest
+
+
+def test_untag_after_a_refused_delete_in_the_run_sends_no_probe(registries, connect, unique_repo):
+    image = images.push_oci_image(registries, "plain_nodelete", unique_repo, "keep")
+    images.tag_manifest(registries, "plain_nodelete", unique_repo, image, ["remove"])
+    client = connect("plain_nodelete")
+    with pytest.raises(UnsupportedError):
+        client.manifests.delete_manifest(unique_repo, image.digest)
+    sent = len(client.trace_records)
+    with pytest.raises(UnsupportedError):
+        client.manifests.delete_tag(unique_repo, "remove")
+    later = [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in client.trace_records[sent:]]
+    assert later == [("HEAD", "remove"), ("DELETE", "remove")]
+
+
+def test_untag_where_deletes_work_probes_once_per_repository(registries, connect, skopeo, unique_repo):
+    image = images.push_oci_image(registries, "plain", unique_repo, "keep")
+    images.tag_manifest(registries, "plain", unique_repo, image, ["a", "b"])
+    client = connect("plain")
+    assert client.manifests.delete_tag(unique_repo, "a") == "placeholder"
+    assert client.manifests.delete_tag(unique_repo, "b") == "placeholder"
+    assert sorted(skopeo.list_tags("plain", unique_repo)) == ["keep"]
+    probes = [r for r in client.trace_records if r["method"] == "DELETE" and "/manifests/sha256:" in r["path"]]
+    assert len(probes) == 3  # one probe, two placeholders

@@ -9,11 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from ansible_collections.oci.registry.plugins.module_utils.blob_writer import StreamBody
 from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
 from ansible_collections.oci.registry.plugins.module_utils.copy import (
     CopyEngine,
     CopyError,
-    StreamBody,
     fallback_tag,
 )
 from ansible_collections.oci.registry.plugins.module_utils.errors import (
@@ -453,3 +453,25 @@ def test_altered_blob_fails_and_nothing_is_tagged(registries, corrupting_proxy, 
     assert dest_digest(registries, "plain2", unique_repo, "1") is None
     with client(registries, "plain2") as c:
         assert c.blobs.blob_exists(unique_repo, image.layers[0]["digest"]) is None
+
+
+@pytest.mark.parametrize("referrers", [False, True], ids=["plain", "with-referrers"])
+def test_check_mode_manifest_count_is_exact_when_tags_share_a_digest(registries, unique_repo, referrers):
+    # Three tags on one index, two on one image, one alone: the real run PUTs every tag
+    # (and the index children once), so check mode must count the same writes.
+    index = images.push_index(registries, "plain", unique_repo, "i1")
+    images.tag_manifest(registries, "plain", unique_repo, index, ["i2", "i3"])
+    image = images.push_oci_image(registries, "plain", unique_repo, "s1", seed="shared")
+    images.tag_manifest(registries, "plain", unique_repo, image, ["s2"])
+    images.push_oci_image(registries, "plain", unique_repo, "alone", seed="alone")
+    if referrers:
+        images.push_artifact(registries, "plain", unique_repo, image)
+    tags = ["i1", "i2", "i3", "s1", "s2", "alone"]
+    src, dest = ref(registries, "plain", unique_repo), ref(registries, "plain2", unique_repo)
+
+    predicted = engine(registries, check_mode=True).copy(src, dest, tags=tags, referrers=referrers)
+    real = engine(registries).copy(src, dest, tags=tags, referrers=referrers)
+
+    assert real["manifests"] == predicted["manifests"]
+    assert predicted["blobs"] == real["blobs"]
+    assert engine(registries, check_mode=True).copy(src, dest, tags=tags, referrers=referrers)["manifests"] == 0

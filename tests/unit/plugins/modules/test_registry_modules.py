@@ -93,7 +93,10 @@ def test_untag_with_deletes_disabled_restores_and_fails(capsys):
         mock.add(responses.HEAD, REGISTRY + "/v2/%s/blobs/sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" % REPO,
                  status=200, headers={"Content-Length": "2"})
         placeholder_put = mock.add(responses.PUT, "%s/v2/%s/manifests/v1" % (REGISTRY, REPO), status=201)
-        # the throwaway manifest cannot be deleted either
+        # the delete probe passes (404 for a digest that cannot exist), then the throwaway manifest
+        # cannot be deleted after all: the tag is put back
+        mock.add(responses.DELETE, re.compile(r".*/manifests/sha256:[0-9a-f]{64}$"), status=404,
+                 json={"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]})
         mock.add(responses.DELETE, re.compile(r".*/manifests/sha256:[0-9a-f]{64}$"), status=405, json=UNSUPPORTED)
         mock.add(responses.GET, "%s/v2/%s/manifests/%s" % (REGISTRY, REPO, DIGEST), body=MANIFEST, status=200,
                  headers={"Docker-Content-Digest": DIGEST, "Content-Type": OCI_MANIFEST})
