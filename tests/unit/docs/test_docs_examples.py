@@ -6,11 +6,13 @@
 Every code block carries a marker right before it (only blank lines between), in rst a comment
 ``.. docs-test: ...``, in Markdown ``<!-- docs-test: ... -->``:
 
-``run PRIMARY[+SECONDARY] [env=awx] [replace=OLD=>NEW ...]``
+``run PRIMARY[+SECONDARY] [env=awx] [idempotent] [replace=OLD=>NEW ...]``
     A playbook (a list of plays) or a list of tasks, run against real registries from the launcher
     (tests/registries, a private set for this test): PRIMARY is ``plain``, ``tls``, ``basic``,
     ``token`` or ``quickstart`` (the registry the quick start's ``registry-config`` block starts,
-    with ``docker-registry serve``); SECONDARY defaults to ``plain2``.
+    with ``docker-registry serve``); SECONDARY defaults to ``plain2``. ``idempotent``: where the
+    text promises that a second run changes nothing, the block runs twice and its second run must
+    report no change.
 ``syntax-only REASON``
     Only ``ansible-playbook --syntax-check`` (Docker Hub, quay.io: no network in tests).
 ``skip REASON``
@@ -94,6 +96,7 @@ class Block:
     primary: str = ""
     secondary: str = "plain2"
     env: str = ""
+    idempotent: bool = False
     replacements: list = field(default_factory=list)
 
     @property
@@ -183,6 +186,8 @@ def parse_marker(block):
         key, _sep, value = word.partition("=")
         if key == "env" and value == "awx":
             block.env = value
+        elif word == "idempotent":
+            block.idempotent = True
         elif key == "replace" and "=>" in value:
             old, new = value.split("=>", 1)
             if old not in block.text:
@@ -270,10 +275,16 @@ def _password(env, variant):
     return env["registries"][variant].get("users", {}).get("admin", "unused-on-an-open-registry")
 
 
+SECOND_RUN = " (second run)"
+
+
 def plays_for(block, env, tmp, facts):
     data = yaml.safe_load(substitute(block, env, tmp))
     if not _is_playbook(data):
         data = [{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": data}]
+    if block.idempotent:
+        data = data + [dict(play, name=play.get("name", "example") + SECOND_RUN) for play in yaml.safe_load(
+            yaml.safe_dump(data))]
     primary = QUICKSTART if block.primary == "quickstart" else block.primary
     for play in data:
         play["name"] = "[%s] %s" % (block.where, play.get("name", "example"))
@@ -464,11 +475,9 @@ def test_runnable_blocks(tmp_path):
             if quickstart:
                 env["registries"][QUICKSTART] = {"url": quickstart.url, "host": _host_of(quickstart.url)}
             facts = {}
-            started = time.monotonic()
             for variant in sorted(set(block.primary for block in runs)):
                 text = "".join(block.text for block in runs if block.primary == variant)
                 facts.update(seed(env, QUICKSTART if variant == "quickstart" else variant, text))
-            print("seeded in %.1f s" % (time.monotonic() - started))
             groups = {}
             for block in runs:
                 key = (block.env, block.primary, block.secondary) if block.env else ("",)
@@ -482,10 +491,15 @@ def test_runnable_blocks(tmp_path):
                 started.append((members, start_playbook(plays, tmp, "run-%d" % counts["processes"], extra)))
                 counts["processes"] += 1
                 counts["plays"] += len(plays)
-            for members, process in started:
-                returncode, stdout, stderr = finish(process)
+            # Every process ends before any assertion, so none outlives the registries.
+            finished = [(members, finish(process)) for members, process in started]
+            for members, (returncode, stdout, stderr) in finished:
                 _assert_ran(returncode, stdout, stderr, "ansible-playbook")
                 ran = set(re.findall(r"^PLAY \[\[(.+?)\]", stdout, re.M))
+                for play in re.split(r"^(?=PLAY )", stdout, flags=re.M):
+                    header = play.split("\n", 1)[0]
+                    if SECOND_RUN in header:
+                        assert not re.search(r"^changed:", play, re.M), "a second run changed something:\n" + play
                 assert ran == set(block.where for block in members), "not every example ran: %s" % sorted(
                     set(block.where for block in members) - ran)
     finally:
@@ -500,10 +514,10 @@ def _summary(counts):
         kinds.setdefault(block.kind, []).append(block.where)
     summary = dict(counts, syntax_checked=len(kinds.get("syntax-only", [])), skipped=kinds.get("skip", []),
                    registry_config=len(kinds.get("registry-config", [])))
+    summary["summary"] = ("docs examples: %d run (%d plays, %d ansible-playbook processes), %d syntax-checked only, "
+                          "%d skipped (shell, Python, an ansible-builder file, an AWX-only play; each with its reason)" % (
+                              counts["run_blocks"], counts["plays"], counts["processes"], summary["syntax_checked"],
+                              len(summary["skipped"])))
     os.makedirs(os.path.dirname(OUTPUT), exist_ok=True)
     with open(OUTPUT, "w") as handle:
         json.dump(summary, handle, indent=2)
-    print("docs examples: %d run (%d plays, %d ansible-playbook processes), %d syntax-checked only, "
-          "%d skipped (not Ansible, each with its reason)" % (
-              counts["run_blocks"], counts["plays"], counts["processes"], summary["syntax_checked"],
-              len(summary["skipped"])))
