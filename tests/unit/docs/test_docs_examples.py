@@ -57,7 +57,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-import pytest
 import requests
 import yaml
 
@@ -124,9 +123,8 @@ def _rst_blocks(path, lines):
             while body and (not body[0].strip() or body[0].strip().startswith(":")):
                 body.pop(0)
                 start += 1
-            content = [text for text in body]
-            width = min((len(text) - len(text.lstrip()) for text in content if text.strip()), default=0)
-            yield Block(path, start + 1, code.group(2), "\n".join(text[width:] for text in content).strip("\n") + "\n",
+            width = min((len(text) - len(text.lstrip()) for text in body if text.strip()), default=0)
+            yield Block(path, start + 1, code.group(2), "\n".join(text[width:] for text in body).strip("\n") + "\n",
                         marker)
             marker = None
             continue
@@ -379,7 +377,7 @@ def _assert_ran(returncode, stdout, stderr, what):
     tail = (stdout[-6000:] + "\n" + stderr[-3000:]).strip()
     assert returncode == 0, "%s failed in %s:\n%s" % (what, _failed_block(stdout) or "(before any play)", tail)
     # Ansible only warns about these; in documentation they are bugs.
-    assert "reserved name" not in stdout + stderr, tail
+    assert "reserved name" not in stdout + stderr, "Ansible warns about a reserved variable name:\n" + tail
     assert "UNREACHABLE" not in stdout, tail
 
 
