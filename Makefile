@@ -11,13 +11,14 @@ ANSIBLE_TEST_PYTHON := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 export PYTHONPATH := $(BUILD)
 
-.PHONY: ee-check galaxy-importer test-matrix help venv tree ansible-test-tree registries-start registries-stop demo test sanity units \
+.PHONY: docs-examples ee-check galaxy-importer test-matrix help venv tree ansible-test-tree registries-start registries-stop demo test sanity units \
 	integration molecule lint changelog-lint docs-lint build bench pytest clean
 
 help:
 	@echo "make demo   - run the main job against local registries"
 	@echo "make test   - the whole test suite (sanity, units, integration, molecule, lint)"
 	@echo "make bench  - copy throughput / memory benchmarks (not part of make test)"
+	@echo "make docs-examples - run the examples of README.md and the guides (part of make units)"
 
 venv: $(VENV)/.installed
 
@@ -64,6 +65,10 @@ changelog-lint: venv
 docs-lint: tree
 	cd $(BUILD)/ansible_collections/oci/registry && antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
 	rstcheck --report-level warning docs/docsite/rst/*.rst
+
+# The examples of README.md and the guides, run against local registries (also part of `make units`).
+docs-examples: tree
+	cd $(ROOT) && $(PY) -m pytest tests/unit/docs -q $(ARGS)
 
 build: venv
 	@mkdir -p $(BUILD)/dist

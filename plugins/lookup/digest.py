@@ -90,9 +90,10 @@ EXAMPLES = r'''
                 username='ci', password=registry_password,
                 ca_path='/etc/pki/registry-ca.pem') }}
 
-# Lookups run on the controller and read the environment of ansible-playbook itself (a task-level
-# environment: keyword does not reach them), for example:
-#   REGISTRY_URL=https://registry.example.com REGISTRY_USERNAME=ci REGISTRY_PASSWORD=... ansible-playbook site.yml
+# Lookups run on the controller and read the environment that ansible-playbook was started with
+# (for example REGISTRY_URL=https://registry.example.com REGISTRY_USERNAME=ci REGISTRY_PASSWORD=...
+# ansible-playbook site.yml, or an AWX credential). A task's environment keyword only reaches
+# modules, never lookups.
 - name: Credentials from the controller's environment (REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD)
   ansible.builtin.debug:
     msg: "{{ lookup('oci.registry.digest', 'team/app:1.2') }}"

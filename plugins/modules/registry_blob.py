@@ -123,11 +123,22 @@ EXAMPLES = r'''
     dest: /var/lib/app/config.json
     mode: '0600'
 
-- name: Delete a blob
+# Deleting a blob that a manifest still uses (its config or any layer) breaks that image: pulls
+# then fail with "blob unknown". To remove an image, delete its manifest with
+# oci.registry.registry_manifest (state: absent) and let the registry's garbage collector remove
+# the blobs nothing uses any more. Delete a blob directly only when no manifest refers to it, as here.
+- name: Check that CI may write to team/scratch, with a blob no manifest will ever use
   oci.registry.registry_blob:
     registry_url: https://registry.example.com
-    repository: team/app
-    digest: sha256:6b1d4f1d0e5b9c7c52ecfcb14b1e5b8e1b6f1b8a3e1fb0b1b0c0f1d4f1d0e5b9
+    repository: team/scratch
+    src: /tmp/write-probe.bin
+  register: probe
+
+- name: Delete that blob again
+  oci.registry.registry_blob:
+    registry_url: https://registry.example.com
+    repository: team/scratch
+    digest: "{{ probe.digest }}"
     state: absent
 '''
 

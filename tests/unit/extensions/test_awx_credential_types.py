@@ -22,15 +22,16 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.oci.registry.plugins.lookup import digest as digest_lookup
 from ansible_collections.oci.registry.plugins.module_utils.ansible_module import connection_argument_spec
+from ansible_collections.oci.registry.plugins.modules import registry_info
+from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TYPES_DIR = os.path.join(ROOT, 'extensions', 'awx', 'credential_types')
 SOURCE = 'registry.yml'
 DESTINATION = 'registry_destination.yml'
 DEST_PREFIX = 'OCI_DEST_REGISTRY_'
-# Where the destination variables are consumed (with lookup('env', ...)).
-NOT_INJECTED = {'REGISTRY_CA_PATH'}
 SECRET_FIELDS = ('password', 'bearer_token', 'auth_json')
+PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
 
 
 def _load(name):
@@ -57,7 +58,7 @@ def _lookup_env_names():
     return set(entry['name'] for option in options.values() for entry in option.get('env', []))
 
 
-def _render(definition, inputs):
+def _render(definition, inputs, files_dir='/runner/env'):
     """What AWX does: unset booleans are false, other unset fields are undefined (render empty)."""
     env = ImmutableSandboxedEnvironment()
     namespace = {}
@@ -68,7 +69,7 @@ def _render(definition, inputs):
             namespace[field['id']] = False
     files = dict((key, env.from_string(template).render(**namespace))
                  for key, template in definition['injectors'].get('file', {}).items())
-    namespace['tower'] = {'filename': dict((key.split('.', 1)[1], '/runner/env/%s' % key) for key in files)}
+    namespace['tower'] = {'filename': dict((key.split('.', 1)[1], os.path.join(files_dir, key)) for key in files)}
     envs = dict((key, env.from_string(template).render(**namespace))
                 for key, template in definition['injectors']['env'].items())
     return envs, files
@@ -118,10 +119,8 @@ def test_source_injects_exactly_what_modules_and_lookup_read():
     injected = set(_load(SOURCE)['injectors']['env'])
     assert injected <= _module_env_names(), 'not read by the modules: %s' % sorted(injected - _module_env_names())
     assert injected <= _lookup_env_names(), 'not read by the lookup: %s' % sorted(injected - _lookup_env_names())
-    # And nothing the modules read from the environment is missing from the credential, except the
-    # CA path: AWX always sets an injected variable, and an empty CA file would replace the system
-    # trust store, so a private CA comes from the execution environment (or ca_path) instead.
-    assert _module_env_names() - NOT_INJECTED <= injected
+    # And nothing the modules read from the environment is missing from the credential.
+    assert _module_env_names() <= injected
 
 
 def test_destination_mirrors_the_source_names():
@@ -150,13 +149,69 @@ def test_unset_fields_render_safe_values(definition):
     # The auth file always exists and is valid JSON, so pointing at it never breaks a run.
     assert by_suffix['AUTH_FILE'] == '/runner/env/template.auth_json'
     assert json.loads(files['template.auth_json']) == {'auths': {}}
+    # No CA given: the variable is empty (unset for the modules), not a path to an empty file.
+    assert by_suffix['CA_PATH'] == ''
 
 
 def test_set_fields_render_through(definition):
     auth = json.dumps({'auths': {'ghcr.io': {'auth': 'dXNlcjpwYXNz'}}})
     envs, files = _render(definition, {'registry_url': 'r.example.com', 'username': 'ci', 'password': 'pw',
-                                       'bearer_token': 'tok', 'auth_json': auth, 'skip_tls_verify': True})
+                                       'bearer_token': 'tok', 'auth_json': auth, 'skip_tls_verify': True,
+                                       'ca_cert': PEM})
     values = sorted(envs.values())
     assert 'ci' in values and 'pw' in values and 'tok' in values
     assert boolean([value for key, value in envs.items() if key.endswith('VALIDATE_CERTS')][0]) is False
     assert files['template.auth_json'] == auth
+    assert [value for key, value in envs.items() if key.endswith('CA_PATH')] == ['/runner/env/template.ca_cert']
+    assert files['template.ca_cert'] == PEM
+
+
+def _inject(monkeypatch, tmp_path, inputs):
+    """Render the source type as AWX would, write its files and set its environment variables."""
+    envs, files = _render(_load(SOURCE), inputs, files_dir=str(tmp_path))
+    for key, content in files.items():
+        (tmp_path / key).write_text(content)
+    for key, value in envs.items():
+        monkeypatch.setenv(key, value)
+    return envs
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE') + tuple(sorted(_module_env_names())):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_empty_ca_field_keeps_the_trust_store(registries, clean_env, monkeypatch, tmp_path, capsys):
+    """An empty CA field must not replace the trust the execution environment already has.
+
+    REQUESTS_CA_BUNDLE stands in for the execution environment's trust store here: it holds the test
+    CA, so the TLS registry is reachable exactly when that trust store is still in use.
+    """
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', registries['ca_path'])
+    envs = _inject(monkeypatch, tmp_path, {'registry_url': registries['registries']['tls']['url']})
+    assert envs['REGISTRY_CA_PATH'] == ''
+    result = run(registry_info, capsys)
+    assert not result.get('failed'), result.get('msg')
+    assert result['api_version'] == 'registry/2.0'
+
+
+def test_ca_field_is_trusted(registries, clean_env, monkeypatch, tmp_path, capsys):
+    """With only the CA field (no trust store knows the test CA), the TLS registry is trusted."""
+    with open(registries['ca_path']) as handle:
+        pem = handle.read()
+    envs = _inject(monkeypatch, tmp_path, {'registry_url': registries['registries']['tls']['url'], 'ca_cert': pem})
+    assert envs['REGISTRY_CA_PATH'] == str(tmp_path / 'template.ca_cert')
+    result = run(registry_info, capsys)
+    assert not result.get('failed'), result.get('msg')
+    assert result['api_version'] == 'registry/2.0'
+
+
+def test_an_empty_ca_file_would_break_trust(registries, clean_env, monkeypatch, tmp_path, capsys):
+    """Why the injector leaves the variable empty: a path to an empty CA file trusts nothing."""
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', registries['ca_path'])
+    _inject(monkeypatch, tmp_path, {'registry_url': registries['registries']['tls']['url']})
+    (tmp_path / 'empty.pem').write_text('')
+    monkeypatch.setenv('REGISTRY_CA_PATH', str(tmp_path / 'empty.pem'))
+    result = run(registry_info, capsys)
+    assert result.get('failed')
