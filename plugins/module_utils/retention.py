@@ -406,3 +406,90 @@ def _deletions(graph, removed, protected, mode):
                     "children are unknown; tags were only untagged" % ", ".join(opaque)]
     removed_digests = set(entry["digest"] for entry in removed)
     return graph.parents_first(graph.closure(removed_digests) - protected), []
+
+
+def plain(value):
+    """Plain dicts, lists and str of ``value``: templating engines hand filters their own subclasses."""
+    if isinstance(value, dict):
+        return dict((str(k), plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def plan_repositories(inventory, **options):
+    """The plan for many repositories from ``registry_tag_info``'s bulk result (``repositories``).
+
+    ``options`` are those of :func:`plan_cleanup` but ``repository``. Returns ``repositories`` (per
+    repository: ``repository``, ``exists``, ``error``, ``kept``, ``removed``, ``untag``, ``delete``,
+    ``reclaimable_bytes``, ``warnings``) and ``apply``: the entries ``registry_delete`` takes
+    (``repository``, ``tags`` as ``{tag, digest}`` so a moved tag is refused, ``digests``), only for
+    repositories with something to remove.
+    """
+    planned = []
+    to_apply = []
+    for entry in inventory or []:
+        name = entry.get("repository")
+        error = entry.get("error")
+        exists = bool(entry.get("exists", error is None))
+        report = {"repository": name, "exists": exists, "error": None, "kept": [], "removed": [], "untag": [],
+                  "delete": [], "reclaimable_bytes": 0, "warnings": []}
+        if error is not None:
+            # A repository that does not exist (or lost its tags) has nothing to clean; any other
+            # failure is reported with the repository.
+            report["error"] = None if not exists else error
+            planned.append(report)
+            continue
+        plan = plan_cleanup(entry.get("tag_details") or [], entry.get("manifests") or {}, repository=name, **options)
+        for key in ("kept", "removed", "untag", "delete", "reclaimable_bytes", "warnings"):
+            report[key] = plan[key]
+        planned.append(report)
+        if plan["removed"]:
+            to_apply.append({"repository": name,
+                             "tags": [{"tag": item["tag"], "digest": item["digest"]} for item in plan["removed"]],
+                             "digests": plan["delete"]})
+    return {"repositories": planned, "apply": to_apply}
+
+
+def cleanup_report(plan, applied=None, mode="untag", dry_run=False, check_mode=False):
+    """``cleanup_report`` of the cleanup role from the plan and ``registry_delete``'s result.
+
+    Per repository: ``repository``, ``exists``, ``kept``, ``removed`` and ``deleted`` (the plan minus
+    what the apply refused), ``reclaimable_bytes``, ``warnings``, ``changed``, ``refused`` and
+    ``error``; totals ``removed_tags``, ``deleted_manifests``, ``reclaimable_bytes``, and
+    ``failed_repositories``.
+    """
+    results = {}
+    for item in (applied or {}).get("repositories") or []:
+        results[item.get("repository")] = item
+    repositories = []
+    for entry in (plan or {}).get("repositories") or []:
+        outcome = results.get(entry["repository"]) or {}
+        refused = list(outcome.get("refused") or [])
+        refused_tags = set(item.get("tag") for item in refused if item.get("tag"))
+        refused_digests = set(item.get("digest") for item in refused if "tag" not in item)
+        repositories.append({
+            "repository": entry["repository"],
+            "exists": entry["exists"],
+            "kept": entry["kept"],
+            "removed": [item for item in entry["removed"] if item["tag"] not in refused_tags],
+            "deleted": [digest for digest in entry["delete"] if digest not in refused_digests],
+            "reclaimable_bytes": entry["reclaimable_bytes"],
+            "warnings": entry["warnings"],
+            "changed": bool(outcome.get("changed")),
+            "refused": refused,
+            "error": entry.get("error") or outcome.get("error"),
+        })
+    return {
+        "mode": mode,
+        "dry_run": bool(dry_run),
+        "check_mode": bool(check_mode),
+        "applied": not dry_run and not check_mode,
+        "repositories": repositories,
+        "removed_tags": sum(len(item["removed"]) for item in repositories),
+        "deleted_manifests": sum(len(item["deleted"]) for item in repositories),
+        "reclaimable_bytes": sum(item["reclaimable_bytes"] for item in repositories),
+        "failed_repositories": [item["repository"] for item in repositories if item["error"]],
+    }
