@@ -82,9 +82,9 @@ _value:
       returned: always
     apply:
       description:
-        - O(oci.registry.registry_delete#module:repositories) for the repositories with a removed tag:
-          C(repository), C(tags) (each C(tag) with the C(digest) the plan saw, so a tag moved since is refused),
-          C(digests) (indexes first).
+        - O(oci.registry.registry_delete#module:repositories) for the repositories with a removed tag, each with
+          C(repository), C(tags) (each C(tag) with the C(digest) the plan saw, so a tag moved since is refused)
+          and C(digests) (indexes first).
       type: list
       elements: dict
       returned: always

@@ -39,7 +39,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     details:
-      - Reads the tags as a real run does and predicts every removal, refusal and RV(changed) exactly (only
+      - Reads the tags as a real run does and predicts every removal, refusal and C(changed) exactly (only
         RV(repositories[].removed_tags[].via) is predicted as V(tag) where the real run may need a placeholder).
   diff_mode:
     details:
@@ -79,7 +79,6 @@ options:
 seealso:
   - module: oci.registry.registry_manifest
   - module: oci.registry.registry_tag_info
-  - role: oci.registry.cleanup
 '''
 
 EXAMPLES = r'''
@@ -125,6 +124,19 @@ repositories:
       elements: dict
       returned: always
       sample: [{tag: dev-1, digest: 'sha256:10a2...', via: placeholder}]
+      contains:
+        tag:
+          description: The tag.
+          type: str
+          returned: always
+        digest:
+          description: The digest it pointed to.
+          type: str
+          returned: always
+        via:
+          description: V(tag), V(placeholder) or V(manifest).
+          type: str
+          returned: always
     deleted:
       description: Manifest digests deleted, in order.
       type: list

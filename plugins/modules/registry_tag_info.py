@@ -368,6 +368,7 @@ from ansible_collections.oci.registry.plugins.module_utils.inventory import (
     tag_details,
 )
 
+
 def group_by_digest(entries):
     groups = {}
     for entry in entries:

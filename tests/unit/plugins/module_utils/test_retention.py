@@ -437,7 +437,10 @@ def test_shards_together_plan_exactly_what_one_run_plans(count):
         parts.append(plan_repositories([r for r in inventory if r["repository"] in mine],
                                        mode="delete", keep_latest=1, now=NOW))
     assert sorted(seen) == sorted(names), "every repository in exactly one shard"
-    key = lambda item: item["repository"]  # noqa: E731
+
+    def key(item):
+        return item["repository"]
+
     assert sorted((r for p in parts for r in p["repositories"]), key=key) == sorted(whole["repositories"], key=key)
     assert sorted((a for p in parts for a in p["apply"]), key=key) == sorted(whole["apply"], key=key)
     if count == 8:
