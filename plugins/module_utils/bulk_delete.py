@@ -151,16 +151,35 @@ def _apply_repository(client, entry, check_mode, concurrency):
         going_with_digest -= set(stranded)
     report["refused"].extend(refused)
 
+    tagged_types = dict(state.tags.values())
+
+    def media_type_of(digest):
+        """(exists, media type); a repeated run must send no write, so look before deleting."""
+        if digest in tagged_types:
+            return True, tagged_types[digest]
+        descriptor = client.manifests.head_manifest(repository, digest)
+        return descriptor is not None, descriptor.media_type if descriptor is not None else None
+
+    def delete(digest):
+        if check_mode:
+            return True
+        try:
+            client.manifests.delete_manifest(repository, digest)
+        except NotFoundError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        found = dict(zip(allowed, pool.map(media_type_of, allowed)))
+        present = [digest for digest in allowed if found[digest][0]]
+        # Indexes one after the other in the given order (parents first), so no index ever lists a
+        # deleted manifest; then the image manifests, which list no manifest, all at once.
+        indexes = [digest for digest in present if found[digest][1] is None or found[digest][1] in INDEX_TYPES]
+        images = [digest for digest in present if digest not in indexes]
+        gone = dict((digest, delete(digest)) for digest in indexes)
+        gone.update(zip(images, pool.map(delete, images)))
     for digest in allowed:
-        # A repeated run must send no write: look before deleting what no tag shows.
-        exists = any(current[0] == digest for current in state.tags.values()) or \
-            client.manifests.head_manifest(repository, digest) is not None
-        if exists and not check_mode:
-            try:
-                client.manifests.delete_manifest(repository, digest)
-            except NotFoundError:
-                exists = False
-        if not exists:
+        if not gone.get(digest):
             report["absent"].append(digest)
             continue
         report["deleted"].append(digest)
@@ -186,7 +205,8 @@ def apply(client, entries, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
     """Apply every entry ``{repository, tags, digests}``; returns (reports, diff before, diff after).
 
     Repositories run concurrently (at most ``concurrency``); inside one repository the order is:
-    read tags, untag, read again, delete manifests in the given order (indexes first).
+    read tags, untag, read again, delete the indexes in the given order, then the image manifests
+    concurrently.
     """
     concurrency = max(1, int(concurrency or 1))
     # Half the workers read tags inside each repository, so the connection pool is not oversubscribed.

@@ -66,14 +66,18 @@ options:
         default: []
       digests:
         description:
-          - Manifest digests to delete, in this order (put indexes before the manifests they list, as the
-            P(oci.registry.retention_plan#filter) filter does).
+          - Manifest digests to delete. Indexes are deleted first, in this order (put indexes before the manifests
+            they list, as the P(oci.registry.retention_plan#filter) filter does), so no index lists a deleted
+            manifest; then the image manifests, concurrently.
           - On the distribution registry this needs C(storage.delete.enabled=true).
         type: list
         elements: str
         default: []
   concurrency:
-    description: Most repositories worked on at once; inside a repository the writes run one after the other.
+    description:
+      - Most repositories worked on at once. Inside a repository, tags are removed one after the other, then
+        indexes are deleted one after the other in the order of O(repositories[].digests), then the other
+        manifests half as many at a time.
     type: int
     default: 8
 seealso:
