@@ -209,8 +209,10 @@ def apply(client, entries, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
     concurrently.
     """
     concurrency = max(1, int(concurrency or 1))
-    # Half the workers read tags inside each repository, so the connection pool is not oversubscribed.
-    inner = max(1, concurrency // 2)
+    outer = min(concurrency, max(1, len(entries)))
+    # Requests in flight stay at twice ``concurrency`` at most: more than the client's connection
+    # pool holds only opens and drops connections.
+    inner = max(1, (2 * concurrency) // outer)
 
     def one(entry):
         try:
@@ -220,7 +222,7 @@ def apply(client, entries, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
                       "absent": [], "refused": [], "error": _error_dict(exc)}
             return report, {"tags": {}, "manifests": []}
 
-    with ThreadPoolExecutor(max_workers=min(concurrency, max(1, len(entries)))) as pool:
+    with ThreadPoolExecutor(max_workers=outer) as pool:
         results = list(pool.map(one, entries))
     reports = [report for report, dummy in results]
     diff_before = {}

@@ -77,7 +77,7 @@ options:
     description:
       - Most repositories worked on at once. Inside a repository, tags are removed one after the other, then
         indexes are deleted one after the other in the order of O(repositories[].digests), then the other
-        manifests half as many at a time.
+        manifests concurrently; in all, at most twice O(concurrency) requests are in flight.
     type: int
     default: 8
 seealso:
