@@ -14,3 +14,10 @@ export PYTHONPATH="$ROOT/.build" ANSIBLE_COLLECTIONS_PATH="$ROOT/.build" PATH="$
 # Load (issue 7): a 5,000-repository catalog, 10,000 tags vs skopeo list-tags, 20 concurrent module
 # runs. Its own registry set in a temporary state dir; writes benchmarks/results/load.md.
 "$PY" "$ROOT/benchmarks/load/load.py"
+
+# ------------------------------------------------------------------------------------------------
+# Cleanup at scale (issue 13): 5,000 repositories + one with 1,000 images, the cleanup role against
+# plain requests; its own registry set; writes benchmarks/results/cleanup.md. CLEANUP_BENCH_ARGS
+# sizes it down, e.g. "--repositories 1000 --big-images 200".
+# shellcheck disable=SC2086
+"$PY" "$ROOT/benchmarks/cleanup/bench_cleanup.py" ${CLEANUP_BENCH_ARGS:-}

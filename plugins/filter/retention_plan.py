@@ -149,28 +149,17 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.oci.registry.plugins.module_utils.retention import RetentionError, plan_cleanup
-
-
-def _plain(value):
-    """Strip Ansible's tagged/lazy containers so the planner sees plain dicts, lists and strings."""
-    if isinstance(value, dict):
-        return dict((to_native(k), _plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return to_native(value)
-    return value
+from ansible_collections.oci.registry.plugins.module_utils.retention import RetentionError, plain, plan_cleanup
 
 
 def retention_plan(tags, manifests=None, keep_patterns=('^latest$',), delete_patterns=None, keep_latest=0,
                    older_than_days=None, mode='untag', now=None, repository=None):
     try:
         return plan_cleanup(
-            _plain(tags), _plain(manifests or {}),
-            keep_patterns=_plain(list(keep_patterns or [])),
-            delete_patterns=None if delete_patterns is None else _plain(list(delete_patterns)),
-            keep_latest=keep_latest, older_than_days=older_than_days, mode=mode, now=_plain(now),
+            plain(tags), plain(manifests or {}),
+            keep_patterns=plain(list(keep_patterns or [])),
+            delete_patterns=None if delete_patterns is None else plain(list(delete_patterns)),
+            keep_latest=keep_latest, older_than_days=older_than_days, mode=mode, now=plain(now),
             repository=repository)
     except RetentionError as err:
         raise AnsibleFilterError('retention_plan: %s' % to_native(err))

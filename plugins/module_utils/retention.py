@@ -27,19 +27,10 @@ import calendar
 import re
 import time
 
+from ansible_collections.oci.registry.plugins.module_utils.media import INDEX_TYPES
+
 __metaclass__ = type  # pylint: disable=invalid-name
 
-
-INDEX_MEDIA_TYPES = frozenset([
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-])
-MANIFEST_MEDIA_TYPES = frozenset([
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v1+prettyjws",
-])
 
 MODES = ("untag", "delete")
 DEFAULT_KEEP_PATTERNS = ("^latest$",)
@@ -150,6 +141,11 @@ class _Graph:
             if isinstance(entry.get("size"), int):
                 self.size[digest] = entry["size"]
             self.known.add(digest)
+            if "manifest" not in entry and isinstance(entry.get("children"), list):
+                # The graph registry_tag_info returns: children and blob sizes already extracted.
+                self.children[digest] = [child for child in entry["children"] if child]
+                self.blobs[digest] = dict(entry.get("blobs") or {})
+                continue
             kids = []
             for desc in body.get("manifests") or []:
                 if isinstance(desc, dict) and desc.get("digest"):
@@ -186,7 +182,7 @@ class _Graph:
             if digest in self.known:
                 continue
             media_type = self.media_type.get(digest)
-            if media_type is None or media_type in INDEX_MEDIA_TYPES:
+            if media_type is None or media_type in INDEX_TYPES:
                 opaque.append(digest)
         return sorted(opaque)
 
@@ -250,6 +246,36 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
     counted once - what a garbage collection that also removes untagged manifests reclaims in
     this repository), ``warnings``.
     """
+    options = _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns)
+    tag_info = _normalise_tags(tags)
+    graph = _Graph(manifests, tag_info)
+    all_digests = set(info["digest"] for info in tag_info.values())
+
+    decision, pending, matched, referrers = _classify(tag_info, graph.closure(all_digests), options)
+    pending = _keep_latest(tag_info, pending, decision, options["keep_latest"])
+    _by_age(tag_info, pending, matched, decision, options)
+    protected = _follow_referrers(tag_info, referrers, decision, graph)
+    kept, removed = _split(tag_info, decision)
+    delete, warnings = _deletions(graph, removed, protected, mode)
+    deleted = set(delete)
+
+    before = graph.storage(graph.closure(all_digests))
+    after = graph.storage(protected)
+    return {
+        "repository": repository,
+        "mode": mode,
+        "kept": kept,
+        "removed": removed,
+        "untag": [entry["tag"] for entry in removed if entry["digest"] not in deleted],
+        "delete": delete,
+        "protected": sorted(protected),
+        "reclaimable_bytes": sum(size for digest, size in before.items() if digest not in after),
+        "warnings": warnings,
+    }
+
+
+def _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns):
+    """Validated planner options; RetentionError on anything unusable."""
     if mode not in MODES:
         raise RetentionError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
     if keep_latest is None:
@@ -268,23 +294,24 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
     now_ts = parse_created(now) if now is not None else time.time()
     if now_ts is None:
         raise RetentionError("now is not a usable date: %r" % (now,))
+    return {
+        "keep_latest": keep_latest,
+        "older_than_days": older_than_days,
+        "now": now_ts,
+        "keep": _compile(keep_patterns, "keep_patterns"),
+        # None means the default (every tag is a candidate); an empty list means no candidates.
+        "delete": _compile(delete_patterns if delete_patterns is not None else ["."], "delete_patterns"),
+    }
 
-    keep_re = _compile(keep_patterns, "keep_patterns")
-    # None means the default (every tag is a candidate); an empty list means no candidates.
-    delete_re = _compile(delete_patterns if delete_patterns is not None else ["."], "delete_patterns")
 
-    tag_info = _normalise_tags(tags)
-    graph = _Graph(manifests, tag_info)
-    all_digests = set(info["digest"] for info in tag_info.values())
-    known_digests = graph.closure(all_digests)
-
+def _classify(tag_info, known_digests, options):
+    """Rules 1-3: keep patterns, referrer tags (set aside), delete patterns; the rest is pending."""
     decision = {}  # tag -> (kept: bool, reason)
     pending = []
     matched = {}  # candidate tag -> the delete pattern it matched
     referrers = {}
     for tag in sorted(tag_info):
-        info = tag_info[tag]
-        pattern = _first_match(keep_re, tag)
+        pattern = _first_match(options["keep"], tag)
         if pattern is not None:
             decision[tag] = (True, "keep_patterns: %s" % pattern)
             continue
@@ -294,47 +321,58 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
             if subject in known_digests:
                 referrers[tag] = subject
                 continue
-        pattern = _first_match(delete_re, tag)
+        pattern = _first_match(options["delete"], tag)
         if pattern is None:
             decision[tag] = (True, "not matched by delete_patterns")
             continue
         matched[tag] = pattern
         pending.append(tag)
+    return decision, pending, matched, referrers
 
-    if keep_latest and pending:
-        by_digest = {}
-        for tag in pending:
-            by_digest.setdefault(tag_info[tag]["digest"], []).append(tag)
-        ranked = sorted(
-            by_digest,
-            key=lambda d: (tag_info[by_digest[d][0]]["created"] or 0.0, max(by_digest[d]), d),
-            reverse=True,
-        )
-        for rank, digest in enumerate(ranked[:keep_latest], 1):
-            for tag in by_digest[digest]:
-                decision[tag] = (True, "keep_latest: newest %d of %d" % (rank, keep_latest))
-        pending = [tag for tag in pending if tag not in decision]
 
+def _keep_latest(tag_info, pending, decision, keep_latest):
+    """Rule 4: the newest images among the pending tags; returns the tags still pending."""
+    if not keep_latest or not pending:
+        return pending
+    by_digest = {}
+    for tag in pending:
+        by_digest.setdefault(tag_info[tag]["digest"], []).append(tag)
+    ranked = sorted(
+        by_digest,
+        key=lambda d: (tag_info[by_digest[d][0]]["created"] or 0.0, max(by_digest[d]), d),
+        reverse=True,
+    )
+    for rank, digest in enumerate(ranked[:keep_latest], 1):
+        for tag in by_digest[digest]:
+            decision[tag] = (True, "keep_latest: newest %d of %d" % (rank, keep_latest))
+    return [tag for tag in pending if tag not in decision]
+
+
+def _by_age(tag_info, pending, matched, decision, options):
+    """Rules 5-6: young or undated images are kept with older_than_days; the rest is removed."""
+    older_than_days = options["older_than_days"]
     for tag in pending:
         created = tag_info[tag]["created"]
         reason = ["delete_patterns: %s" % matched[tag]]
-        if keep_latest:
-            reason.append("not among the %d newest" % keep_latest)
+        if options["keep_latest"]:
+            reason.append("not among the %d newest" % options["keep_latest"])
         if older_than_days is not None:
             if created is None:
                 decision[tag] = (True, "older_than_days: created date unknown")
                 continue
-            age_days = (now_ts - created) / 86400.0
+            age_days = (options["now"] - created) / 86400.0
             if age_days < older_than_days:
                 decision[tag] = (True, "older_than_days: %.1f days old" % age_days)
                 continue
             reason.append("%.1f days old" % age_days)
         decision[tag] = (False, ", ".join(reason))
 
-    # Referrer tags follow their subject; one referrer may describe another (a signature of an
-    # SBOM), so iterate until nothing changes.
+
+def _follow_referrers(tag_info, referrers, decision, graph):
+    """Rule 2: referrer tags follow their subject; returns the protected digests."""
     protected = graph.closure(info["digest"] for tag, info in tag_info.items()
                               if decision.get(tag, (False,))[0])
+    # One referrer may describe another (a signature of an SBOM): iterate until nothing changes.
     unresolved = dict(referrers)
     while unresolved:
         moved = [tag for tag, subject in unresolved.items() if subject in protected]
@@ -345,40 +383,113 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
             protected |= graph.closure([tag_info[tag]["digest"]])
     for tag, subject in unresolved.items():
         decision[tag] = (False, "referrer of removed %s" % subject)
+    return protected
 
+
+def _split(tag_info, decision):
     kept = []
     removed = []
     for tag in sorted(tag_info):
         keep, reason = decision[tag]
         entry = {"tag": tag, "digest": tag_info[tag]["digest"], "reason": reason}
         (kept if keep else removed).append(entry)
+    return kept, removed
 
-    warnings = []
-    delete = []
+
+def _deletions(graph, removed, protected, mode):
+    """Manifests to delete (parents first) and why deletion was withheld, if it was."""
+    if mode != "delete" or not removed:
+        return [], []
+    opaque = graph.opaque_indexes(protected)
+    if opaque:
+        return [], ["manifest deletion withheld: kept index(es) %s could not be inspected, so their "
+                    "children are unknown; tags were only untagged" % ", ".join(opaque)]
     removed_digests = set(entry["digest"] for entry in removed)
-    if mode == "delete" and removed:
-        opaque = graph.opaque_indexes(protected)
-        if opaque:
-            warnings.append(
-                "manifest deletion withheld: kept index(es) %s could not be inspected, so their "
-                "children are unknown; tags were only untagged" % ", ".join(opaque))
-        else:
-            delete = graph.parents_first(graph.closure(removed_digests) - protected)
-    deleted = set(delete)
-    untag = [entry["tag"] for entry in removed if entry["digest"] not in deleted]
+    return graph.parents_first(graph.closure(removed_digests) - protected), []
 
-    before = graph.storage(graph.closure(all_digests))
-    after = graph.storage(protected)
-    reclaimable = sum(size for digest, size in before.items() if digest not in after)
 
+def plain(value):
+    """Plain dicts, lists and str of ``value``: templating engines hand filters their own subclasses."""
+    if isinstance(value, dict):
+        return dict((str(k), plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def plan_repositories(inventory, **options):
+    """The plan for many repositories from ``registry_tag_info``'s bulk result (``repositories``).
+
+    ``options`` are those of :func:`plan_cleanup` but ``repository``. Returns ``repositories`` (per
+    repository: ``repository``, ``exists``, ``error``, ``kept``, ``removed``, ``untag``, ``delete``,
+    ``reclaimable_bytes``, ``warnings``) and ``apply``: the entries ``registry_delete`` takes
+    (``repository``, ``tags`` as ``{tag, digest}`` so a moved tag is refused, ``digests``), only for
+    repositories with something to remove.
+    """
+    planned = []
+    to_apply = []
+    for entry in inventory or []:
+        name = entry.get("repository")
+        error = entry.get("error")
+        exists = bool(entry.get("exists", error is None))
+        report = {"repository": name, "exists": exists, "error": None, "kept": [], "removed": [], "untag": [],
+                  "delete": [], "reclaimable_bytes": 0, "warnings": []}
+        if error is not None:
+            # A repository that does not exist (or lost its tags) has nothing to clean; any other
+            # failure is reported with the repository.
+            report["error"] = None if not exists else error
+            planned.append(report)
+            continue
+        plan = plan_cleanup(entry.get("tag_details") or [], entry.get("manifests") or {}, repository=name, **options)
+        for key in ("kept", "removed", "untag", "delete", "reclaimable_bytes", "warnings"):
+            report[key] = plan[key]
+        planned.append(report)
+        if plan["removed"]:
+            to_apply.append({"repository": name,
+                             "tags": [{"tag": item["tag"], "digest": item["digest"]} for item in plan["removed"]],
+                             "digests": plan["delete"]})
+    return {"repositories": planned, "apply": to_apply}
+
+
+def cleanup_report(plan, applied=None, mode="untag", dry_run=False, check_mode=False):
+    """``cleanup_report`` of the cleanup role from the plan and ``registry_delete``'s result.
+
+    Per repository: ``repository``, ``exists``, ``kept``, ``removed`` and ``deleted`` (the plan minus
+    what the apply refused), ``reclaimable_bytes``, ``warnings``, ``changed``, ``refused`` and
+    ``error``; totals ``removed_tags``, ``deleted_manifests``, ``reclaimable_bytes``, and
+    ``failed_repositories``.
+    """
+    results = {}
+    for item in (applied or {}).get("repositories") or []:
+        results[item.get("repository")] = item
+    repositories = []
+    for entry in (plan or {}).get("repositories") or []:
+        outcome = results.get(entry["repository"]) or {}
+        refused = list(outcome.get("refused") or [])
+        refused_tags = set(item.get("tag") for item in refused if item.get("tag"))
+        refused_digests = set(item.get("digest") for item in refused if "tag" not in item)
+        repositories.append({
+            "repository": entry["repository"],
+            "exists": entry["exists"],
+            "kept": entry["kept"],
+            "removed": [item for item in entry["removed"] if item["tag"] not in refused_tags],
+            "deleted": [digest for digest in entry["delete"] if digest not in refused_digests],
+            "reclaimable_bytes": entry["reclaimable_bytes"],
+            "warnings": entry["warnings"],
+            "changed": bool(outcome.get("changed")),
+            "refused": refused,
+            "error": entry.get("error") or outcome.get("error"),
+        })
     return {
-        "repository": repository,
         "mode": mode,
-        "kept": kept,
-        "removed": removed,
-        "untag": untag,
-        "delete": delete,
-        "protected": sorted(protected),
-        "reclaimable_bytes": reclaimable,
-        "warnings": warnings,
+        "dry_run": bool(dry_run),
+        "check_mode": bool(check_mode),
+        "applied": not dry_run and not check_mode,
+        "repositories": repositories,
+        "removed_tags": sum(len(item["removed"]) for item in repositories),
+        "deleted_manifests": sum(len(item["deleted"]) for item in repositories),
+        "reclaimable_bytes": sum(item["reclaimable_bytes"] for item in repositories),
+        "failed_repositories": [item["repository"] for item in repositories if item["error"]],
     }

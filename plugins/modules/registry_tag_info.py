@@ -21,6 +21,9 @@ description:
     platforms and total size.
   - When O(registry_url) is V(hub.docker.com) the Docker Hub tag API is used instead of the registry API; it
     returns every tag with its digest, C(last_updated) and images in one listing, without pull rate limits.
+  - With O(repositories) or O(repository_pattern) instead of O(repository), reads many repositories in one run,
+    O(concurrency) requests at a time over reused connections, and returns RV(repositories), one entry per
+    repository with its own RV(repositories[].error); one repository that fails does not fail the module.
 author:
   - oci.registry contributors (@oci-registry)
 extends_documentation_fragment:
@@ -33,8 +36,26 @@ options:
     description:
       - Repository name, without registry host, tag or digest, for example V(team/app).
       - On Docker Hub a one-part name means an official image (V(nginx) is V(library/nginx)).
+      - Exactly one of O(repository), O(repositories) and O(repository_pattern) is required.
     type: str
-    required: true
+  repositories:
+    description:
+      - Read these repositories in one run and return RV(repositories). Duplicates are read once.
+      - O(page_size), O(last), O(limit) and O(pattern) apply to O(repository) only.
+      - Not available with the Docker Hub tag API.
+    type: list
+    elements: str
+  repository_pattern:
+    description:
+      - Python regular expression searched (C(re.search)) in every repository name of the catalog
+        (C(GET /v2/_catalog), every page); the matching repositories are read as with O(repositories).
+    type: str
+  concurrency:
+    description:
+      - Most requests in flight at once, over the connections of one client (reused).
+      - With O(repository), used by O(include_details) and O(include_digests).
+    type: int
+    default: 8
   page_size:
     description:
       - Number of tags to ask for per request (the C(n) query parameter).
@@ -69,6 +90,7 @@ options:
 seealso:
   - module: oci.registry.registry_manifest_info
   - module: oci.registry.registry_manifest
+  - module: oci.registry.registry_delete
 '''
 
 EXAMPLES = r'''
@@ -97,6 +119,18 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ (releases.tag_details | sort(attribute='created') | last).tag }}"
 
+- name: Every repository of a team, with its manifest graph, in one run
+  oci.registry.registry_tag_info:
+    registry_url: https://registry.example.com
+    repository_pattern: '^team/'
+    include_details: true
+    concurrency: 16
+  register: team
+
+- name: Repositories that could not be read
+  ansible.builtin.debug:
+    msg: "{{ team.repositories | selectattr('error') | map(attribute='repository') }}"
+
 - name: Tags of an official image through the Docker Hub API
   oci.registry.registry_tag_info:
     registry_url: hub.docker.com
@@ -108,25 +142,25 @@ EXAMPLES = r'''
 RETURN = r'''
 repository:
   description: The repository that was listed (with C(library/) added for official Docker Hub images).
-  returned: success
+  returned: when O(repository) is set
   type: str
   sample: team/app
 tags:
   description: Tag names, in the order the registry returns them (newest first for Docker Hub).
-  returned: success
+  returned: when O(repository) is set
   type: list
   elements: str
   sample: ['1.0', '1.1', latest]
 next_last:
   description:
     - When O(limit) stopped the listing early, the tag to pass as O(last) to continue; V(null) otherwise.
-  returned: success
+  returned: when O(repository) is set
   type: str
   sample: '1.1'
 tags_by_digest:
   description:
     - The returned tags grouped by the digest of the manifest they point to, sorted by digest.
-  returned: when O(include_digests=true)
+  returned: when O(include_digests=true) and O(repository) is set
   type: list
   elements: dict
   sample:
@@ -156,7 +190,7 @@ tag_details:
   description:
     - One entry per returned tag, in the order of RV(tags).
     - With the Docker Hub tag API the entries also carry Docker Hub's own fields.
-  returned: when O(include_details=true), or always with the Docker Hub tag API
+  returned: when O(include_details=true) and O(repository) is set, or always with the Docker Hub tag API
   type: list
   elements: dict
   sample:
@@ -212,6 +246,86 @@ tag_details:
       description: The complete entry Docker Hub returned for the tag (Docker Hub tag API only).
       type: dict
       returned: with the Docker Hub tag API
+repositories:
+  description:
+    - One entry per repository read, in the order of O(repositories) (catalog order for O(repository_pattern)).
+    - The tags are listed (every page); with O(include_details) or O(include_digests) every tag is read
+      (C(GET) manifest), then every index child at any depth (attestation manifests included), then the
+      configuration of every distinct image (up to 4 MiB).
+    - A tag removed between the listing and its read is left out of RV(repositories[].tag_details).
+  returned: when O(repositories) or O(repository_pattern) is set
+  type: list
+  elements: dict
+  contains:
+    repository:
+      description: Repository name.
+      type: str
+      returned: always
+    exists:
+      description: V(false) when the registry answered 404 (no such repository, or no tags).
+      type: bool
+      returned: always
+    error:
+      description:
+        - V(null) when the repository was read completely; otherwise what failed, with C(msg) (one line) and,
+          when known, C(status), C(code) and C(hint). Then RV(repositories[].tags) is empty and no other
+          key is set.
+      type: dict
+      returned: always
+      sample: {msg: 'NAME_UNKNOWN: repository name not known to registry', status: 404, code: NAME_UNKNOWN}
+    tags:
+      description: Tag names, in the order the registry returns them.
+      type: list
+      elements: str
+      returned: always
+    tag_details:
+      description: As RV(tag_details), for this repository.
+      type: list
+      elements: dict
+      returned: when O(include_details=true) and RV(repositories[].error) is null
+    tags_by_digest:
+      description: As RV(tags_by_digest), for this repository.
+      type: list
+      elements: dict
+      returned: when O(include_digests=true) and RV(repositories[].error) is null
+    manifests:
+      description:
+        - The manifest graph, by manifest digest, of every manifest the tags reach (tagged manifests and
+          index children at any depth).
+        - Each entry has C(media_type), C(size) (bytes of the manifest itself), C(children) (digests an index
+          lists, attestations included; V([]) for an image), C(attestations) (the attestation manifests among
+          C(children), indexes only), C(blobs) (dict of config and layer digest to size, V(0) when the
+          manifest gives none; V({}) for an index), C(created) and C(platform) (from the image
+          configuration, V(null) when unknown), and C(subject) (the digest it refers to, only when the
+          manifest has a C(subject)).
+      type: dict
+      returned: when O(include_details=true) and RV(repositories[].error) is null
+      sample:
+        'sha256:5770...':
+          media_type: application/vnd.oci.image.manifest.v1+json
+          size: 528
+          children: []
+          blobs: {'sha256:0a3c...': 1470, 'sha256:9c1e...': 3149876}
+          created: '2024-05-01T12:00:00Z'
+          platform: linux/amd64
+    referrers:
+      description:
+        - Subject digest to the manifests in RV(repositories[].manifests) that refer to it, each
+          C({tag, digest}), found through referrer tags (C(sha256-<hex>[.suffix]), with C(tag) set) and
+          through the C(subject) field of the manifests read (C(tag) V(null)).
+        - The referrers API is not queried (it would cost one request per manifest).
+      type: dict
+      returned: when O(include_details=true) and RV(repositories[].error) is null
+    size:
+      description: Bytes of the distinct manifests, configurations and layers in RV(repositories[].manifests).
+      type: int
+      returned: when O(include_details=true) and RV(repositories[].error) is null
+failed_repositories:
+  description: Names of the repositories whose RV(repositories[].error) is set.
+  returned: when O(repositories) or O(repository_pattern) is set
+  type: list
+  elements: str
+  sample: []
 trace:
   description:
     - Requests sent to the registry (method, path, status, duration, bytes), without header values.
@@ -247,88 +361,13 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     split_registry_url,
     validate_repository,
 )
-from ansible_collections.oci.registry.plugins.module_utils.media import (
-    Descriptor,
-    config_platform,
-    group_tags_by_digest,
-    index_platforms,
+from ansible_collections.oci.registry.plugins.module_utils.media import Descriptor, group_tags_by_digest
+from ansible_collections.oci.registry.plugins.module_utils.inventory import (
+    DEFAULT_CONCURRENCY,
+    read_repositories,
+    read_repository,
+    tag_details,
 )
-
-# Configurations are read for every distinct image listed, so bigger blobs (artifact configs)
-# are skipped rather than fetched.
-MAX_DETAIL_CONFIG_SIZE = 4 * 1024 * 1024
-
-
-def config_summary(client, repository, manifest):
-    """(created, platform) of an image manifest's configuration, (None, None) when it has none."""
-    config = manifest.config
-    if config is None or (config.size is not None and config.size > MAX_DETAIL_CONFIG_SIZE):
-        return None, None
-    data = client.blobs.get_config(repository, manifest)
-    if data is None:
-        return None, None
-    platform = config_platform(data)
-    return data.get('created'), str(platform) if platform is not None else None
-
-
-class DetailCollector(object):
-    """Per-digest details, cached because many tags usually share a digest."""
-
-    def __init__(self, client, repository):
-        self.client = client
-        self.repository = repository
-        self.cache = {}
-        self.manifest_sizes = {}
-
-    def _image(self, manifest, blobs):
-        for descriptor in manifest.blobs():
-            if descriptor.digest and descriptor.size is not None:
-                blobs[descriptor.digest] = descriptor.size
-        if manifest.config is None:
-            return None, None
-        return config_summary(self.client, self.repository, manifest)
-
-    def for_digest(self, digest, result):
-        if digest in self.cache:
-            return self.cache[digest]
-        self.manifest_sizes[digest] = result.size
-        manifest = result.manifest
-        blobs = {result.digest: result.size}
-        created = None
-        platforms = []
-        if manifest is None:
-            pass
-        elif manifest.is_index:
-            platforms = index_platforms(manifest)
-            dates = []
-            for descriptor in manifest.image_manifests():
-                child = self.client.manifests.get_manifest(self.repository, descriptor.digest)
-                blobs[child.digest] = child.size
-                if child.manifest is not None and not child.manifest.is_index:
-                    child_created, dummy = self._image(child.manifest, blobs)
-                    if child_created:
-                        dates.append(child_created)
-            # RFC 3339 strings in UTC sort chronologically; the newest image dates the index.
-            created = max(dates) if dates else None
-        else:
-            created, platform = self._image(manifest, blobs)
-            if platform:
-                platforms = [platform]
-        detail = dict(
-            digest=result.digest,
-            media_type=result.media_type,
-            created=created,
-            platforms=platforms,
-            size=sum(blobs.values()),
-        )
-        self.cache[digest] = detail
-        return detail
-
-    def for_tag(self, tag):
-        result = self.client.manifests.get_manifest(self.repository, tag)
-        detail = dict(self.for_digest(result.digest, result))
-        detail['tag'] = tag
-        return detail
 
 
 def group_by_digest(entries):
@@ -380,8 +419,42 @@ def run_hub(module, client, repository, regex):
     return result
 
 
+def run_bulk(module, client):
+    params = module.params
+    for name in ('page_size', 'last', 'limit', 'pattern'):
+        if params[name] is not None:
+            fail(module, '%s works with repository only, not with repositories or repository_pattern' % name)
+    if params['repositories'] is not None:
+        names = []
+        for name in params['repositories']:
+            validate_repository(name)
+            if name not in names:
+                names.append(name)
+    else:
+        regex = compile_pattern(module, params['repository_pattern'])
+        names = [name for name in client.catalog.iter_catalog() if regex.search(name)]
+    results = read_repositories(client, names, concurrency=params['concurrency'],
+                                details=params['include_details'] or params['include_digests'])
+    for entry in results:
+        if params['include_digests'] and entry['error'] is None:
+            entry['tags_by_digest'] = group_by_digest([
+                dict(detail, manifest_size=entry['manifests'][detail['digest']]['size'])
+                for detail in entry['tag_details']])
+        if not params['include_details']:
+            for key in ('tag_details', 'manifests', 'referrers', 'size'):
+                entry.pop(key, None)
+    return dict(changed=False, repositories=results,
+                failed_repositories=[entry['repository'] for entry in results if entry['error'] is not None])
+
+
 def run(module):
     params = module.params
+    if params['concurrency'] < 1:
+        fail(module, 'concurrency must be a positive integer, got %d' % params['concurrency'])
+    if params['repository'] is None:
+        if split_registry_url(params['registry_url'])[1] == DOCKER_HUB_API:
+            fail(module, 'the Docker Hub tag API reads one repository at a time: use repository')
+        return run_bulk(module, client_from_params(module))
     repository = validate_repository(params['repository'])
     if params['page_size'] is not None and params['page_size'] < 1:
         fail(module, 'page_size must be a positive integer, got %d' % params['page_size'])
@@ -400,23 +473,25 @@ def run(module):
 
     details = None
     if params['include_details']:
-        collector = DetailCollector(client, repository)
-        details = [collector.for_tag(tag) for tag in tags]
+        graph = read_repository(client, repository, tags, concurrency=params['concurrency'])
+        details = tag_details(graph)
         result['tag_details'] = details
 
     if params['include_digests']:
         unfiltered = params['pattern'] is None and params['limit'] is None and params['last'] is None
         if unfiltered and details is None:
             # The client HEADs every tag with bounded concurrency.
-            groups = client.tags.list_tags_by_digests(repository)
+            groups = client.tags.list_tags_by_digests(repository, concurrency=params['concurrency'])
             result['tags_by_digest'] = [dict(group, tags=sorted(group['tags'])) for group in groups if group.get('tags')]
         else:
             entries = []
             for tag in tags:
                 if details is not None:
-                    detail = next(d for d in details if d['tag'] == tag)
+                    detail = next((d for d in details if d['tag'] == tag), None)
+                    if detail is None:
+                        continue
                     descriptor_digest, media_type = detail['digest'], detail['media_type']
-                    manifest_size = collector.manifest_sizes.get(descriptor_digest)
+                    manifest_size = graph.results[descriptor_digest].size
                 else:
                     descriptor = client.manifests.head_manifest(repository, tag)
                     if descriptor is None:
@@ -431,7 +506,10 @@ def run(module):
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
-        repository=dict(type='str', required=True),
+        repository=dict(type='str'),
+        repositories=dict(type='list', elements='str'),
+        repository_pattern=dict(type='str'),
+        concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
         page_size=dict(type='int'),
         last=dict(type='str', no_log=False),
         limit=dict(type='int'),
@@ -439,7 +517,9 @@ def main():
         include_digests=dict(type='bool', default=False),
         include_details=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('repository', 'repositories', 'repository_pattern')],
+                           required_one_of=[('repository', 'repositories', 'repository_pattern')])
     run_module(module, lambda: run(module))
 
 

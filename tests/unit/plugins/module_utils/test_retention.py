@@ -18,8 +18,16 @@ import pytest
 
 from ansible_collections.oci.registry.plugins.module_utils.retention import (
     RetentionError,
+    cleanup_report,
     parse_created,
     plan_cleanup,
+    plan_repositories,
+)
+from ansible_collections.oci.registry.plugins.module_utils.shard import (
+    ShardError,
+    parse_shard,
+    select_shard,
+    shard_of,
 )
 
 given = hypothesis.given
@@ -326,3 +334,130 @@ def test_cleanup_invariant(layout, opts):
             leftovers = true_closure(manifests, removed.values()) - must_survive
             assert not leftovers & reg_manifests
             assert plan["warnings"] == []
+
+
+# --- the graph registry_tag_info returns, many repositories, shards -----------------------------
+
+def compact(manifests):
+    """The ``manifests`` graph of registry_tag_info's bulk result for the same manifests."""
+    graph = {}
+    for dig, item in manifests.items():
+        body = item["manifest"]
+        blobs = {}
+        for desc in [body.get("config")] + list(body.get("layers") or []):
+            if desc:
+                blobs[desc["digest"]] = desc["size"]
+        graph[dig] = {"media_type": item["media_type"], "size": item["size"], "blobs": blobs,
+                      "children": [m["digest"] for m in body.get("manifests") or []],
+                      "created": None, "platform": None}
+    return graph
+
+
+@settings(max_examples=200, deadline=None)
+@given(layout=layouts(), opts=options)
+def test_compact_graph_plans_like_the_manifests(layout, opts):
+    tags, manifests, visible, created = layout
+    # The bulk reader reads every child of an index it read (or fails the repository), so an index
+    # it returns never has a child missing; children missing here would be sized from the index.
+    hypothesis.assume(all(m["digest"] in visible for e in visible.values()
+                          for m in e["manifest"].get("manifests") or []))
+    tag_list = [{"tag": t, "digest": d, "media_type": manifests[d]["media_type"],
+                 "created": None if created[d] is None else 1704067200 + created[d] * DAY}
+                for t, d in tags.items()]
+    now = 1704067200 + 220 * DAY
+    assert plan_cleanup(tag_list, compact(visible), now=now, **opts) == \
+        plan_cleanup(tag_list, visible, now=now, **opts)
+
+
+def inventory_of(count):
+    """``count`` repositories as registry_tag_info's bulk read returns them, plus a missing and a failed one."""
+    repos = []
+    for number in range(count):
+        name = "team-%d/app-%03d" % (number % 7, number)
+        a, b = digest(name + "a"), digest(name + "b")
+        manifests = {a: entry(image(name + "a", [("shared", 10), (name, 5)])),
+                     b: entry(image(name + "b", [("shared", 10)]))}
+        details = [{"tag": "latest", "digest": a, "created": "2024-05-01T00:00:00Z"},
+                   {"tag": "1.%d" % number, "digest": a, "created": "2024-05-01T00:00:00Z"},
+                   {"tag": "0.%d" % number, "digest": b, "created": "2024-01-01T00:00:00Z"}]
+        repos.append({"repository": name, "exists": True, "error": None, "tags": [d["tag"] for d in details],
+                      "tag_details": details, "manifests": compact(manifests)})
+    repos.append({"repository": "gone", "exists": False, "error": {"msg": "NAME_UNKNOWN", "status": 404},
+                  "tags": []})
+    repos.append({"repository": "broken", "exists": True, "error": {"msg": "boom", "status": 500}, "tags": []})
+    return repos
+
+
+def test_plan_repositories_plans_each_repository_and_lists_the_apply():
+    plan = plan_repositories(inventory_of(3), mode="delete", now=NOW)
+    by_name = dict((r["repository"], r) for r in plan["repositories"])
+    first = by_name["team-0/app-000"]
+    assert [k["tag"] for k in first["kept"]] == ["latest"]
+    assert first["untag"] == ["1.0"] and first["delete"] == [digest("team-0/app-000b")]
+    assert by_name["gone"]["exists"] is False and by_name["gone"]["error"] is None
+    assert by_name["broken"]["error"] == {"msg": "boom", "status": 500}
+    assert [a["repository"] for a in plan["apply"]] == ["team-0/app-000", "team-1/app-001", "team-2/app-002"]
+    assert plan["apply"][0] == {
+        "repository": "team-0/app-000",
+        "tags": [{"tag": "0.0", "digest": digest("team-0/app-000b")}, {"tag": "1.0", "digest": digest("team-0/app-000a")}],
+        "digests": [digest("team-0/app-000b")]}
+
+
+def test_cleanup_report_drops_refused_items_and_counts():
+    plan = plan_repositories(inventory_of(2), mode="delete", now=NOW)
+    refused_digest = digest("team-1/app-001b")
+    applied = {"repositories": [
+        {"repository": "team-0/app-000", "changed": True, "refused": [], "error": None},
+        {"repository": "team-1/app-001", "changed": True, "error": None,
+         "refused": [{"digest": refused_digest, "reason": "tag release, which the plan keeps, now points to it"},
+                     {"tag": "1.1", "digest": digest("x"), "reason": "moved"}]}]}
+    report = cleanup_report(plan, applied, mode="delete")
+    by_name = dict((r["repository"], r) for r in report["repositories"])
+    assert by_name["team-1/app-001"]["deleted"] == []
+    assert [r["tag"] for r in by_name["team-1/app-001"]["removed"]] == ["0.1"]
+    assert by_name["team-0/app-000"]["changed"] is True and by_name["gone"]["changed"] is False
+    assert report["removed_tags"] == 3 and report["deleted_manifests"] == 1
+    assert report["failed_repositories"] == ["broken"]
+    assert report["applied"] is True
+    dry = cleanup_report(plan, None, mode="delete", dry_run=True)
+    assert dry["applied"] is False and dry["removed_tags"] == 4 and dry["deleted_manifests"] == 2
+    assert not [r for r in dry["repositories"] if r["changed"]]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 8])
+def test_shards_together_plan_exactly_what_one_run_plans(count):
+    inventory = inventory_of(60)
+    names = [r["repository"] for r in inventory]
+    whole = plan_repositories(inventory, mode="delete", keep_latest=1, now=NOW)
+    parts = []
+    seen = []
+    for index in range(count):
+        mine = set(select_shard(names, {"index": index, "count": count}))
+        seen.extend(mine)
+        parts.append(plan_repositories([r for r in inventory if r["repository"] in mine],
+                                       mode="delete", keep_latest=1, now=NOW))
+    assert sorted(seen) == sorted(names), "every repository in exactly one shard"
+
+    def key(item):
+        return item["repository"]
+
+    assert sorted((r for p in parts for r in p["repositories"]), key=key) == sorted(whole["repositories"], key=key)
+    assert sorted((a for p in parts for a in p["apply"]), key=key) == sorted(whole["apply"], key=key)
+    if count == 8:
+        assert all(p["repositories"] for p in parts), "60 names fill 8 shards"
+
+
+def test_shard_hash_is_stable():
+    # Pinned: a change here re-shuffles every AWX slice and the mirror role's shards.
+    assert [shard_of("team/app", 8), shard_of("library/nginx", 8), shard_of("a", 1000)] == [
+        int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % mod
+        for name, mod in (("team/app", 8), ("library/nginx", 8), ("a", 1000))]
+    assert shard_of("team/app", 1) == 0
+    assert parse_shard(None) == (0, 1) and parse_shard({}) == (0, 1)
+
+
+@pytest.mark.parametrize("shard", [{"index": 2, "count": 2}, {"index": -1, "count": 2}, {"count": 0},
+                                   {"index": "x", "count": 2}, {"slice": 1}, [0, 2]])
+def test_bad_shard_is_refused(shard):
+    with pytest.raises(ShardError):
+        parse_shard(shard)

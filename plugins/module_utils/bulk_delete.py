@@ -1,0 +1,239 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Remove tags and delete manifests across repositories, without losing what a tag now uses.
+
+Private to the collection, no compatibility promise; ``docs/dev`` holds the contract.
+
+A plan is computed from a read that may be minutes old. Just before it writes in a repository,
+``apply`` reads that repository's tags again (list plus one HEAD per tag) and, after untagging,
+once more before deleting manifests. It then refuses:
+
+- to untag a tag that moved to another digest than the plan saw;
+- to delete a manifest that a tag the plan does not remove now reaches (directly, or through
+  an index at any depth).
+
+The window left is between that last read and each manifest DELETE in the same repository: a
+tag pushed onto a doomed manifest inside it is deleted with it (the registry API has no
+conditional delete). Tags and manifests are removed through the client's ``delete_tag`` (with
+its placeholder fallback that keeps other tags) and ``delete_manifest``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.oci.registry.plugins.module_utils.errors import NotFoundError, RegistryError
+from ansible_collections.oci.registry.plugins.module_utils.media import INDEX_TYPES
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+DEFAULT_CONCURRENCY = 8
+MAX_INDEX_DEPTH = 4
+
+
+class _State(object):
+    """Tags of one repository as the registry has them now: tag -> (digest, media type)."""
+
+    def __init__(self, client, repository, concurrency):
+        self.client = client
+        self.repository = repository
+        self.tags = {}
+        self.exists = True
+        try:
+            groups = client.tags.list_tags_by_digests(repository, concurrency=concurrency)
+        except NotFoundError:
+            self.exists = False
+            groups = []
+        for group in groups:
+            for tag in group["tags"]:
+                self.tags[tag] = (group["digest"], group.get("media_type"))
+
+    def reached_by(self, tags):
+        """digest -> the tag (sorted first) through which one of ``tags`` reaches it."""
+        reached = {}
+        frontier = []
+        for tag in sorted(tags):
+            digest, media_type = self.tags[tag]
+            if digest not in reached:
+                reached[digest] = tag
+                frontier.append((digest, media_type, tag))
+        for dummy in range(MAX_INDEX_DEPTH):
+            following = []
+            for digest, media_type, tag in frontier:
+                if media_type is not None and media_type not in INDEX_TYPES:
+                    continue
+                try:
+                    result = self.client.manifests.get_manifest(self.repository, digest)
+                except NotFoundError:
+                    continue
+                if result.manifest is None or not result.manifest.is_index:
+                    continue
+                for child in result.manifest.manifests:
+                    if child.digest and child.digest not in reached:
+                        reached[child.digest] = tag
+                        following.append((child.digest, child.media_type, tag))
+            if not following:
+                break
+            frontier = following
+        return reached
+
+
+def _item_tags(items):
+    """[(tag, expected digest or None)] from tag names or {tag, digest} dicts."""
+    result = []
+    for item in items or []:
+        if isinstance(item, dict):
+            result.append((item["tag"], item.get("digest")))
+        else:
+            result.append((item, None))
+    return result
+
+
+def _apply_repository(client, entry, check_mode, concurrency):
+    repository = entry["repository"]
+    wanted_tags = _item_tags(entry.get("tags"))
+    wanted_digests = list(entry.get("digests") or [])
+    report = {"repository": repository, "changed": False, "removed_tags": [], "deleted": [], "absent": [],
+              "refused": [], "error": None}
+    before = {"tags": {}, "manifests": []}
+    state = _State(client, repository, concurrency)
+    if not state.exists:
+        report["absent"] = [tag for tag, dummy in wanted_tags] + wanted_digests
+        return report, before
+
+    removing = set()
+    for tag, expected in wanted_tags:
+        current = state.tags.get(tag)
+        if current is None:
+            report["absent"].append(tag)
+        elif expected is not None and current[0] != expected:
+            report["refused"].append({"tag": tag, "digest": current[0],
+                                      "reason": "moved: points to %s, the plan saw %s" % (current[0], expected)})
+        else:
+            removing.add(tag)
+            before["tags"][tag] = current[0]
+
+    def doomed_digests(current_state):
+        """Planned digests nothing surviving reaches, and refusals for the others."""
+        survivors = [tag for tag in current_state.tags if tag not in removing]
+        reached = current_state.reached_by(survivors)
+        allowed = []
+        refused = []
+        for digest in wanted_digests:
+            if digest in reached:
+                tag = reached[digest]
+                how = "points to it" if current_state.tags[tag][0] == digest else "lists it (through an index)"
+                refused.append({"digest": digest, "reason": "tag %s, which the plan keeps, now %s" % (tag, how)})
+            else:
+                allowed.append(digest)
+        return allowed, refused
+
+    allowed, refused = doomed_digests(state)
+    going_with_digest = set(tag for tag in removing if state.tags[tag][0] in allowed)
+    untag = sorted(removing - going_with_digest)
+
+    def untag_all(tags):
+        for tag in tags:
+            via = "tag" if check_mode else client.manifests.delete_tag(repository, tag)
+            report["removed_tags"].append({"tag": tag, "digest": before["tags"][tag], "via": via})
+
+    untag_all(untag)
+    if untag and allowed and not check_mode:
+        # Untagging took time: read again just before the manifest deletes.
+        state = _State(client, repository, concurrency)
+        allowed, refused = doomed_digests(state)
+        # A tag that was to go with a manifest now refused is removed on its own.
+        stranded = sorted(tag for tag in going_with_digest
+                          if state.tags.get(tag, (None,))[0] == before["tags"][tag] and before["tags"][tag] not in allowed)
+        untag_all(stranded)
+        going_with_digest -= set(stranded)
+    report["refused"].extend(refused)
+
+    tagged_types = dict(state.tags.values())
+
+    def media_type_of(digest):
+        """(exists, media type); a repeated run must send no write, so look before deleting."""
+        if digest in tagged_types:
+            return True, tagged_types[digest]
+        descriptor = client.manifests.head_manifest(repository, digest)
+        return descriptor is not None, descriptor.media_type if descriptor is not None else None
+
+    def delete(digest):
+        if check_mode:
+            return True
+        try:
+            client.manifests.delete_manifest(repository, digest)
+        except NotFoundError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        found = dict(zip(allowed, pool.map(media_type_of, allowed)))
+        present = [digest for digest in allowed if found[digest][0]]
+        # Indexes one after the other in the given order (parents first), so no index ever lists a
+        # deleted manifest; then the image manifests, which list no manifest, all at once.
+        indexes = [digest for digest in present if found[digest][1] is None or found[digest][1] in INDEX_TYPES]
+        images = [digest for digest in present if digest not in indexes]
+        gone = dict((digest, delete(digest)) for digest in indexes)
+        gone.update(zip(images, pool.map(delete, images)))
+    for digest in allowed:
+        if not gone.get(digest):
+            report["absent"].append(digest)
+            continue
+        report["deleted"].append(digest)
+        before["manifests"].append(digest)
+        for tag in sorted(going_with_digest):
+            if state.tags.get(tag, (None,))[0] == digest:
+                report["removed_tags"].append({"tag": tag, "digest": digest, "via": "manifest"})
+    report["removed_tags"].sort(key=lambda item: item["tag"])
+    report["changed"] = bool(report["removed_tags"] or report["deleted"])
+    return report, before
+
+
+def _error_dict(exc):
+    error = {"msg": " ".join((str(exc).strip() or exc.__class__.__name__).split())}
+    for key in ("status", "code", "hint"):
+        value = getattr(exc, key, None)
+        if value is not None:
+            error[key] = value
+    return error
+
+
+def apply(client, entries, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
+    """Apply every entry ``{repository, tags, digests}``; returns (reports, diff before, diff after).
+
+    Repositories run concurrently (at most ``concurrency``); inside one repository the order is:
+    read tags, untag, read again, delete the indexes in the given order, then the image manifests
+    concurrently.
+    """
+    concurrency = max(1, int(concurrency or 1))
+    outer = min(concurrency, max(1, len(entries)))
+    # Requests in flight stay at twice ``concurrency`` at most: more than the client's connection
+    # pool holds only opens and drops connections.
+    inner = max(1, (2 * concurrency) // outer)
+
+    def one(entry):
+        try:
+            return _apply_repository(client, entry, check_mode, inner)
+        except RegistryError as exc:
+            report = {"repository": entry["repository"], "changed": False, "removed_tags": [], "deleted": [],
+                      "absent": [], "refused": [], "error": _error_dict(exc)}
+            return report, {"tags": {}, "manifests": []}
+
+    with ThreadPoolExecutor(max_workers=outer) as pool:
+        results = list(pool.map(one, entries))
+    reports = [report for report, dummy in results]
+    diff_before = {}
+    diff_after = {}
+    for report, before in results:
+        if not report["changed"]:
+            continue
+        name = report["repository"]
+        removed = set(item["tag"] for item in report["removed_tags"])
+        diff_before[name] = before
+        diff_after[name] = {"tags": dict((tag, digest) for tag, digest in before["tags"].items()
+                                         if tag not in removed),
+                            "manifests": [d for d in before["manifests"] if d not in report["deleted"]]}
+    return reports, diff_before, diff_after

@@ -1,0 +1,260 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: registry_delete
+short_description: Remove many tags and delete many manifests across repositories in one run
+version_added: 0.1.0
+description:
+  - Removes the tags and deletes the manifests listed per repository in O(repositories), several repositories at
+    a time (O(concurrency)), over reused connections. This is the apply step of the P(oci.registry.cleanup#role)
+    role; for one tag or one manifest M(oci.registry.registry_manifest) does the same.
+  - A tag is removed on its own (other tags of its manifest keep working), as M(oci.registry.registry_manifest)
+    does with O(oci.registry.registry_manifest#module:state=absent) and a tag; deleting a manifest removes every
+    tag that still points to it.
+  - 'Safe against a plan that went stale: just before it writes in a repository, the module reads that
+    repository''s tags again (one C(HEAD) per tag), and once more after untagging and before deleting manifests.
+    It refuses to remove a tag that now points to another digest than the C(digest) given with it, and refuses to
+    delete a manifest that a tag not listed in O(repositories[].tags) now points to, directly or through an index
+    at any depth. Refusals are reported in RV(repositories[].refused), they do not fail the module.'
+  - 'The window that is left: a tag pushed onto a listed manifest between that last read and the manifest''s
+    C(DELETE) (milliseconds to seconds, in the same repository) is deleted with it. The registry API has no
+    conditional delete.'
+  - One repository failing (for example because the registry refuses deletes) does not stop the others; the
+    module then fails after all repositories are done, with every result in RV(repositories).
+author:
+  - oci.registry contributors (@oci-registry)
+extends_documentation_fragment:
+  - oci.registry.connection
+  - oci.registry.attributes
+  - oci.registry.attributes.check_mode_full
+  - oci.registry.attributes.diff_mode
+attributes:
+  check_mode:
+    details:
+      - Reads the tags as a real run does and predicts every removal, refusal and C(changed) exactly (only
+        RV(repositories[].removed_tags[].via) is predicted as V(tag) where the real run may need a placeholder).
+  diff_mode:
+    details:
+      - Per repository, the removed tags with their digests and the deleted manifests, before and after.
+options:
+  repositories:
+    description:
+      - What to remove, per repository. A repository may appear once.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      repository:
+        description: Repository name, for example V(team/app).
+        type: str
+        required: true
+      tags:
+        description:
+          - Tags to remove. Each is a tag name, or a dict with C(tag) and C(digest); with C(digest) the tag is
+            removed only if it still points there (else it is refused as moved).
+          - A tag whose manifest is deleted through O(repositories[].digests) goes with it (no separate request).
+        type: list
+        elements: raw
+        default: []
+      digests:
+        description:
+          - Manifest digests to delete. Indexes are deleted first, in this order (put indexes before the manifests
+            they list, as the P(oci.registry.retention_plan#filter) filter does), so no index lists a deleted
+            manifest; then the image manifests, concurrently.
+          - On the distribution registry this needs C(storage.delete.enabled=true).
+        type: list
+        elements: str
+        default: []
+  concurrency:
+    description:
+      - Most repositories worked on at once. Inside a repository, tags are removed one after the other, then
+        indexes are deleted one after the other in the order of O(repositories[].digests), then the other
+        manifests concurrently; in all, at most twice O(concurrency) requests are in flight.
+    type: int
+    default: 8
+seealso:
+  - module: oci.registry.registry_manifest
+  - module: oci.registry.registry_tag_info
+'''
+
+EXAMPLES = r'''
+- name: Remove two tags and delete a manifest in two repositories
+  oci.registry.registry_delete:
+    registry_url: https://registry.example.com
+    repositories:
+      - repository: team/app
+        tags: [dev-1, dev-2]
+      - repository: team/tool
+        tags:
+          - tag: '0.9'
+            digest: sha256:10a2d3e1c4f0b1a8a0bd3e8d9d3a3b2e1f0c9d8b7a6f5e4d3c2b1a0f9e8d7c6b
+        digests: [sha256:10a2d3e1c4f0b1a8a0bd3e8d9d3a3b2e1f0c9d8b7a6f5e4d3c2b1a0f9e8d7c6b]
+  register: deleted
+
+- name: What was refused because a tag started to use it
+  ansible.builtin.debug:
+    msg: "{{ deleted.repositories | map(attribute='refused') | flatten }}"
+'''
+
+RETURN = r'''
+repositories:
+  description: One entry per entry of O(repositories), in that order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    repository:
+      description: Repository name.
+      type: str
+      returned: always
+    changed:
+      description: Whether a tag was removed or a manifest deleted (in check mode, would be).
+      type: bool
+      returned: always
+    removed_tags:
+      description:
+        - Tags removed, sorted, each with C(tag), C(digest) (where it pointed) and C(via), how it was removed
+          V(tag) (C(DELETE) by tag), V(placeholder) (the registry cannot delete tags; a throwaway manifest was
+          pushed to the tag and deleted), or V(manifest) (its manifest was deleted).
+      type: list
+      elements: dict
+      returned: always
+      sample: [{tag: dev-1, digest: 'sha256:10a2...', via: placeholder}]
+      contains:
+        tag:
+          description: The tag.
+          type: str
+          returned: always
+        digest:
+          description: The digest it pointed to.
+          type: str
+          returned: always
+        via:
+          description: V(tag), V(placeholder) or V(manifest).
+          type: str
+          returned: always
+    deleted:
+      description: Manifest digests deleted, in order.
+      type: list
+      elements: str
+      returned: always
+    absent:
+      description: Tags and digests that were already gone (no request was needed).
+      type: list
+      elements: str
+      returned: always
+    refused:
+      description:
+        - Items not removed because the registry changed since the plan, each with C(tag) or C(digest) and the
+          C(reason), for example V(tag release-1, which the plan keeps, now points to it).
+      type: list
+      elements: dict
+      returned: always
+    error:
+      description:
+        - V(null), or why this repository failed (C(msg), and C(status), C(code), C(hint) when known). What was
+          done before the failure is still listed.
+      type: dict
+      returned: always
+failed_repositories:
+  description: Names of the repositories whose RV(repositories[].error) is set.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Before and after, by repository (C(tags) tag to digest, C(manifests)), with C(--diff).
+  returned: when diff mode is on
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+    client_from_params,
+    connection_argument_spec,
+    fail,
+    run_module,
+)
+from ansible_collections.oci.registry.plugins.module_utils.bulk_delete import DEFAULT_CONCURRENCY, apply
+from ansible_collections.oci.registry.plugins.module_utils.reference import (
+    validate_digest,
+    validate_repository,
+    validate_tag,
+)
+
+
+def entries_from_params(module):
+    entries = []
+    seen = set()
+    for item in module.params['repositories']:
+        repository = validate_repository(item['repository'])
+        if repository in seen:
+            fail(module, 'repository %s is listed twice in repositories; merge its tags and digests' % repository)
+        seen.add(repository)
+        tags = []
+        for tag in item['tags'] or []:
+            if isinstance(tag, dict):
+                if set(tag) - set(('tag', 'digest')) or not tag.get('tag'):
+                    fail(module, 'repositories[%s].tags: a dict needs tag (and may have digest), got %r'
+                         % (repository, tag))
+                validate_tag(str(tag['tag']))
+                if tag.get('digest'):
+                    validate_digest(str(tag['digest']))
+                tags.append({'tag': str(tag['tag']), 'digest': str(tag['digest']) if tag.get('digest') else None})
+            elif isinstance(tag, str):
+                validate_tag(tag)
+                tags.append(tag)
+            else:
+                fail(module, 'repositories[%s].tags: each item is a tag name or a dict, got %r' % (repository, tag))
+        digests = []
+        for digest in item['digests'] or []:
+            validate_digest(digest)
+            if digest not in digests:
+                digests.append(digest)
+        entries.append({'repository': repository, 'tags': tags, 'digests': digests})
+    return entries
+
+
+def run(module):
+    if module.params['concurrency'] < 1:
+        fail(module, 'concurrency must be a positive integer, got %d' % module.params['concurrency'])
+    entries = entries_from_params(module)
+    client = client_from_params(module)
+    reports, before, after = apply(client, entries, check_mode=module.check_mode,
+                                   concurrency=module.params['concurrency'])
+    failed = [report['repository'] for report in reports if report['error'] is not None]
+    result = dict(changed=any(report['changed'] for report in reports), repositories=reports,
+                  failed_repositories=failed)
+    if module._diff:
+        result['diff'] = dict(before=before, after=after)
+    if failed:
+        first = next(report for report in reports if report['error'] is not None)
+        fail(module, '%d of %d repositories failed, first %s: %s' % (
+            len(failed), len(reports), first['repository'], first['error']['msg']), **result)
+    return result
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        repositories=dict(type='list', elements='dict', required=True, options=dict(
+            repository=dict(type='str', required=True),
+            tags=dict(type='list', elements='raw', default=[]),
+            digests=dict(type='list', elements='str', default=[]),
+        )),
+        concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, lambda: run(module))
+
+
+if __name__ == '__main__':
+    main()
