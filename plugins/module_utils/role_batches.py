@@ -25,8 +25,8 @@ def _parse(text, what, default_tag=None):
         return parse_reference(text, default_tag=default_tag)
     except Exception as err:  # pylint: disable=broad-exception-caught
         # The reference may carry credentials (user:password@host): never echo it.
-        raise RoleInputError("%s is not a valid image reference (%s); credentials belong in the *_auth variables, "
-                             "not in references" % (what, type(err).__name__)) from None
+        raise RoleInputError("%s is not a valid image reference (%s); if it carries user:password@, put the "
+                             "credentials in the *_auth variables instead" % (what, type(err).__name__)) from None
 
 
 def _ref_text(ref, tag=None, digest=None):
