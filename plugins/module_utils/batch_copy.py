@@ -146,6 +146,38 @@ def overwrite_refusal(copy_plan):
     }
 
 
+def _write_keys(state):
+    registry = state.item.dest.registry_url
+    keys = [(registry, "repository", state.item.dest.repository)]
+    plan = state.plan
+    keys.extend((registry, "manifest", digest) for digest in plan.graph)
+    keys.extend((registry, "manifest", digest) for digest in plan.referrer_graph)
+    keys.extend((registry, "manifest", tag_plan.target_digest) for tag_plan in plan.plans)
+    return keys
+
+
+def _overlapping(states):
+    """Groups (lists, in item order) of states whose write sets share a key; union-find over the keys."""
+    parent = {}
+
+    def find(key):
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    states = list(states)
+    for state in states:
+        keys = _write_keys(state)
+        root = find(keys[0])
+        for key in keys[1:]:
+            parent[find(key)] = root
+    groups = {}
+    for state in states:
+        groups.setdefault(find(_write_keys(state)[0]), []).append(state)
+    return list(groups.values())
+
+
 class BatchCopy:
     """Runs a list of CopyItem; see the module docstring for the phases."""
 
@@ -171,7 +203,7 @@ class BatchCopy:
                     if state.status is None:
                         state.status = NOT_STARTED
             else:
-                self._each(pool, self._execute, states)
+                self._execute_groups(pool, states)
         return self._results(states)
 
     # ---------------------------------------------------------------- phases
@@ -264,6 +296,24 @@ class BatchCopy:
     def _execute(self, state):
         state.result = state.engine.execute(state.plan)
         state.status = DONE
+
+    def _execute_groups(self, pool, states):
+        """Write groups concurrently, the items of one group one after the other.
+
+        Two items that write the same destination repository (promote: one image under several tags), or
+        the same manifest on the same registry, are never written at the same time: distribution's
+        filesystem storage rewrites a manifest file in place, so a concurrent PUT of identical content can
+        make the registry read a truncated child manifest and refuse the index (MANIFEST_BLOB_UNKNOWN).
+        """
+        groups = _overlapping(state for state in states if state.status is None)
+
+        def run_group(group):
+            for state in group:
+                try:
+                    self._execute(state)
+                except RegistryError as err:
+                    state.fail(FAILED, err)
+        list(pool.map(run_group, groups))
 
     # ---------------------------------------------------------------- result
 

@@ -146,3 +146,16 @@ def test_bad_item_options_fail_before_any_request(registries, unique_repo, capsy
              tag_pattern="([")])
     assert failed["failed"] is True
     assert failed["msg"].startswith("images[0]: ") and "tag_pattern" in failed["msg"]
+
+
+def test_one_index_to_many_tags_of_one_repository(registries, skopeo, unique_repo, capsys):
+    # Items that write the same repository are written one after the other: concurrent PUTs of the same
+    # child manifests made distribution refuse the index (MANIFEST_BLOB_UNKNOWN) now and then.
+    index = images.push_index(registries, "plain", unique_repo + "/src", "1.0", seed=unique_repo)
+    tags = ["t%d" % number for number in range(8)]
+    items = [dict(src=url(registries, "plain", unique_repo + "/src", "1.0"),
+                  dest=url(registries, "plain2", unique_repo + "/dest", tag)) for tag in tags]
+    result = run(registry_copy, capsys, images=items, atomic=True, image_concurrency=8)
+    assert result.get("failed") is not True, result.get("msg")
+    assert tags_at(skopeo, "plain2", unique_repo + "/dest") == sorted(tags)
+    assert all(skopeo.inspect_digest("plain2", unique_repo + "/dest", tag) == index.digest for tag in tags)
