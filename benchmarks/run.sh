@@ -14,3 +14,8 @@ export PYTHONPATH="$ROOT/.build" ANSIBLE_COLLECTIONS_PATH="$ROOT/.build" PATH="$
 # Load (issue 7): a 5,000-repository catalog, 10,000 tags vs skopeo list-tags, 20 concurrent module
 # runs. Its own registry set in a temporary state dir; writes benchmarks/results/load.md.
 "$PY" "$ROOT/benchmarks/load/load.py"
+
+# ------------------------------------------------------------------------------------------------
+# Roles (issue 13): mirror role with 200 entries vs the copy engine, promote of a 30-image release;
+# module runs per role run, wall time, peak RSS. Writes benchmarks/results/roles.md.
+"$PY" "$ROOT/benchmarks/bench_roles.py"

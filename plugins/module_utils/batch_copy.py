@@ -113,6 +113,8 @@ class _State:
         self.result = None
         self.tags = item.tags
         self.pinned = None
+        # True once _select turned semver/tag_pattern into the tag list the engine copies.
+        self.selected = False
 
     def fail(self, status, error, refusal=None):
         self.status = status
@@ -220,11 +222,15 @@ class BatchCopy:
         list(pool.map(guarded, states))
 
     def _select(self, state):
+        """A semver range (or, with allow_empty, a tag_pattern) becomes the tag list to copy."""
         item = state.item
-        if not item.semver:
+        if not item.semver and not (item.tag_pattern and item.allow_empty):
             return
-        listed = list(item.src_client.tags.iter_tags(item.src.repository))
-        tags = filter_versions(listed, item.semver, include_prerelease=item.include_prerelease, limit=item.limit)
+        tags = list(item.src_client.tags.iter_tags(item.src.repository))
+        if item.semver:
+            tags = filter_versions(tags, item.semver, include_prerelease=item.include_prerelease, limit=item.limit)
+        else:
+            tags = sorted(tags)
         if item.tag_pattern:
             pattern = re.compile(item.tag_pattern)
             tags = [tag for tag in tags if pattern.search(tag)]
@@ -233,12 +239,13 @@ class BatchCopy:
                 state.status = SKIPPED
                 state.tags = []
                 return
-            raise NotFoundError(
-                "no tag of %s matches semver %r%s" % (item.src, item.semver,
-                                                      " and tag_pattern %r" % item.tag_pattern
-                                                      if item.tag_pattern else ""),
-                action="copy", hint="matched none of the upstream tags; allow_empty skips such an image")
+            selection = " and ".join(text for text in (
+                "semver %r" % item.semver if item.semver else None,
+                "tag_pattern %r" % item.tag_pattern if item.tag_pattern else None) if text)
+            raise NotFoundError("no tag of %s matches %s" % (item.src, selection), action="copy",
+                                hint="allow_empty skips an image whose selection matches no source tag")
         state.tags = tags
+        state.selected = True
 
     def _pin(self, pool, states):
         """Resolve each distinct source tag once; the guard compares against that one answer."""
@@ -284,9 +291,9 @@ class BatchCopy:
         if src is not item.src and not dest.tag and not dest.digest:
             # The engine takes the destination tag from the source; pinning must not lose it.
             dest = dest.with_tag(item.src.tag)
-        tags = state.tags if item.semver else item.tags
+        tags = state.tags if state.selected else item.tags
         state.plan = state.engine.plan(src, dest, platforms=item.platforms, tags=tags,
-                                       tag_pattern=None if item.semver else item.tag_pattern,
+                                       tag_pattern=None if state.selected else item.tag_pattern,
                                        referrers=item.referrers)
         if not item.overwrite:
             refusal = overwrite_refusal(state.plan)

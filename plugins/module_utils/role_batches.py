@@ -155,7 +155,8 @@ def promote_failure(copy_result, images, single=False):
     for target, result in zip(targets, results):
         refused = result.get("refused") or {}
         if refused.get("guard") == "expected_digest":
-            line = "%s now resolves to %s, expected %s" % (
+            line = "%s%s now resolves to %s, expected %s" % (
+                "" if single else "promote_images[%d] " % target["image_index"],
                 images[target["image_index"]]["src"], refused.get("src_digest"), refused.get("expected_digest"))
             if line not in expected:
                 expected.append(line)
@@ -225,6 +226,7 @@ def mirror_copy_items(entries, shard=None, referrers=False, allow_empty=False, s
             item["include_prerelease"] = bool(entry.get("include_prerelease", False))
             if entry.get("limit") is not None:
                 item["limit"] = entry["limit"]
+        if entry.get("semver") or entry.get("tag_pattern"):
             item["allow_empty"] = bool(allow_empty)
         items.append(item)
     return items
@@ -258,7 +260,7 @@ def mirror_failure(copy_result, entries, shard=None):
     failed = [entry for entry in mirror_report(copy_result, entries, shard) if entry["status"] in ("failed", "refused")]
     if not failed:
         return "mirror failed: %s" % ((copy_result or {}).get("msg") or "registry_copy returned no result")
-    empty = [entry for entry in failed if "matches semver" in (entry["msg"] or "")]
+    empty = [entry for entry in failed if "no tag of" in (entry["msg"] or "")]
     parts = []
     if empty:
         parts.append("mirror_images entries matched none of the upstream tags: %s; set mirror_allow_empty to skip "

@@ -234,8 +234,8 @@ options:
         type: int
       allow_empty:
         description:
-          - With O(images[].semver), an entry whose selection matches no source tag is reported with status
-            V(skipped) instead of V(failed).
+          - With O(images[].semver) or O(images[].tag_pattern), an entry whose selection matches no source tag is
+            reported with status V(skipped) instead of V(failed).
         type: bool
         default: false
       referrers:

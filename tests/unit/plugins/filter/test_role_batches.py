@@ -88,7 +88,7 @@ def test_mirror_report_and_failure():
     result = {'images': [
         {'status': 'done', 'changed': True, 'blobs': {'copied': 2},
          'tags': [{'dest': 'm/lib/a:1', 'dest_digest': D1, 'changed': True}]},
-        {'status': 'failed', 'changed': False, 'msg': "no tag of up/lib/b matches semver '^9'", 'tags': []}]}
+        {'status': 'failed', 'changed': False, 'msg': "copy failed: no tag of up/lib/b matches semver '^9'", 'tags': []}]}
     report = mirror_report(result, entries)
     assert report[0]['tags'] == ['m/lib/a:1'] and report[0]['digests'] == {'m/lib/a:1': D1}
     assert report[0]['tags_changed'] == ['m/lib/a:1'] and not report[0]['skipped']

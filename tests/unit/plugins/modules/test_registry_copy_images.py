@@ -125,6 +125,10 @@ def test_semver_selection_and_allow_empty(registries, skopeo, unique_repo, capsy
         dict(src=url(registries, "plain", repository), dest=url(registries, "plain2", unique_repo + "/none"),
              semver="^9")])
     assert failed["failed"] is True and "matches semver" in failed["msg"]
+    skipped = run(registry_copy, capsys, images=[
+        dict(src=url(registries, "plain", repository), dest=url(registries, "plain2", unique_repo + "/none"),
+             tag_pattern="^nothing$", allow_empty=True)])
+    assert skipped["images"][0]["status"] == "skipped" and skipped["changed"] is False
 
 
 def test_single_copy_expected_digest_refuses_before_writing(registries, skopeo, unique_repo, release, capsys):
