@@ -21,7 +21,7 @@ options:
     type: raw
     required: true
   shard:
-    description: C({index, count}): keep only the entries whose destination repository hashes to this shard.
+    description: C({index, count}); keep only the entries whose destination repository hashes to this shard.
     type: dict
   referrers:
     description: Default of each entry's C(referrers).

@@ -38,7 +38,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: One dict per entry of the shard with C(index), C(src), C(dest), C(status), C(skipped), C(changed), C(tags), C(tags_changed), C(digests), C(blobs), C(referrers), C(msg).
+  description:
+    - One dict per entry of the shard with C(index), C(src), C(dest), C(status), C(skipped), C(changed), C(tags),
+      C(tags_changed), C(digests), C(blobs), C(referrers), C(msg).
   type: list
   elements: dict
 '''

@@ -17,7 +17,9 @@ author:
   - oci.registry contributors
 options:
   _input:
-    description: The images to promote: C(promote_images), or what M(oci.registry.promote_images)-style single variables give (list of dicts with C(src), C(dest), C(expected_digest), C(additional_tags)).
+    description:
+      - The images to promote, C(promote_images) or the single-image role variables as a one-element list.
+      - A list of dicts with C(src), C(dest), C(expected_digest), C(additional_tags).
     type: raw
     required: true
   src_auth:

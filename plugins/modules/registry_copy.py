@@ -223,7 +223,7 @@ options:
         description:
           - Copy the tags of the repository O(images[].src) that are semantic versions within this range (the
             syntax of the P(oci.registry.semver_filter#filter) filter, for example V(>=1.2,<2)).
-          - Only per entry; there is no top-level O(semver).
+          - Only per entry, there is no top-level semver option.
         type: str
       include_prerelease:
         description: Whether O(images[].semver) also selects pre-releases such as V(2.0.0-rc.1).
@@ -259,11 +259,12 @@ options:
       - With O(images), whether the batch is all-or-nothing as far as the registry protocol allows.
       - With V(true), every entry is selected, pinned, guarded and planned before the first write; when any entry
         fails or is refused there, nothing is written anywhere (the other entries report status V(not_started)).
-      - The writes themselves cannot be made atomic: registries have no transactions. When a write fails (the
+      - The writes themselves cannot be made atomic, registries have no transactions. When a write fails (the
         registry refuses a C(PUT), the connection breaks, a quota is hit), entries already written stay written
         (status V(done)) and the failing one may have pushed blobs and untagged manifests, but never a tag that
         points to incomplete content. Re-run the same task to complete the batch (entries already done are
-        no-ops), or move the written tags back with M(oci.registry.registry_manifest) using RV(images[].tags[].before).
+        no-ops), or move the written tags back with M(oci.registry.registry_manifest) to the C(before) digest of
+        each C(tags) entry of RV(images).
     type: bool
     default: false
   registry_url:
@@ -646,7 +647,7 @@ def argument_spec():
             tags=dict(type='list', elements='str'),
             tag_pattern=dict(type='str'),
             semver=dict(type='str'),
-            include_prerelease=dict(type='bool'),
+            include_prerelease=dict(type='bool', default=False),
             limit=dict(type='int'),
             allow_empty=dict(type='bool', default=False),
             referrers=dict(type='bool'),
