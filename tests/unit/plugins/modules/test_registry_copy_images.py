@@ -163,3 +163,28 @@ def test_one_index_to_many_tags_of_one_repository(registries, skopeo, unique_rep
     assert result.get("failed") is not True, result.get("msg")
     assert tags_at(skopeo, "plain2", unique_repo + "/dest") == sorted(tags)
     assert all(skopeo.inspect_digest("plain2", unique_repo + "/dest", tag) == index.digest for tag in tags)
+
+
+def test_atomic_write_refused_part_way_reports_what_was_written_and_a_rerun_completes(registries, skopeo, unique_repo,
+                                                                                        release, capsys):
+    # The guards passed; then the registry refuses the tag PUT of the second image (documented limit of atomic).
+    from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
+
+    with FaultProxy(registries["registries"]["plain2"]["url"]) as proxy:
+        proxy.add("respond", method="PUT", path=r"/prod-1/manifests/1\.0$", status=403, times=None,
+                  headers={"Content-Type": "application/json"},
+                  body=b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}')
+        items = [dict(src=url(registries, "plain", repository, "1.0"),
+                      dest="%s/%s/prod-%d" % (proxy.url, unique_repo, n), expected_digest=digest)
+                 for n, (repository, digest) in enumerate(release)]
+        failed = run(registry_copy, capsys, images=items, atomic=True)
+    assert failed["failed"] is True
+    assert [image["status"] for image in failed["images"]] == ["done", "failed", "done"]
+    assert "2 images were written before the failure" in failed["msg"]
+    assert skopeo.inspect_digest("plain2", "%s/prod-0" % unique_repo, "1.0") == release[0][1]
+    assert tags_at(skopeo, "plain2", "%s/prod-1" % unique_repo) == []
+    # Re-running the same batch (registry fixed) completes it; done images are no-ops.
+    items = release_items(registries, unique_repo, release)
+    again = run(registry_copy, capsys, images=items, atomic=True)
+    assert [image["changed"] for image in again["images"]] == [False, True, False]
+    assert skopeo.inspect_digest("plain2", "%s/prod-1" % unique_repo, "1.0") == release[1][1]
