@@ -165,8 +165,7 @@ def test_one_index_to_many_tags_of_one_repository(registries, skopeo, unique_rep
     assert all(skopeo.inspect_digest("plain2", unique_repo + "/dest", tag) == index.digest for tag in tags)
 
 
-def test_atomic_write_refused_part_way_reports_what_was_written_and_a_rerun_completes(registries, skopeo, unique_repo,
-                                                                                        release, capsys):
+def test_atomic_write_refused_part_way_reports_what_was_written(registries, skopeo, unique_repo, release, capsys):
     # The guards passed; then the registry refuses the tag PUT of the second image (documented limit of atomic).
     from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
 
