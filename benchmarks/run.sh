@@ -21,3 +21,8 @@ export PYTHONPATH="$ROOT/.build" ANSIBLE_COLLECTIONS_PATH="$ROOT/.build" PATH="$
 # sizes it down, e.g. "--repositories 1000 --big-images 200".
 # shellcheck disable=SC2086
 "$PY" "$ROOT/benchmarks/cleanup/bench_cleanup.py" ${CLEANUP_BENCH_ARGS:-}
+
+# ------------------------------------------------------------------------------------------------
+# Roles (issue 13): mirror role with 200 entries vs the copy engine, promote of a 30-image release;
+# module runs per role run, wall time, peak RSS. Writes benchmarks/results/roles.md.
+"$PY" "$ROOT/benchmarks/bench_roles.py"

@@ -14,6 +14,7 @@ Pure Python on top of the registry client; no Ansible imports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -239,6 +240,26 @@ def filter_index(index, platforms):
     return selected, raw
 
 
+class CopyPlan:
+    """What :meth:`CopyEngine.plan` read: the tags to write and the manifests the destination lacks."""
+
+    def __init__(self, src, dest, plans, pending, graph, referrer_graph, subjects, multi, started):
+        self.src = src
+        self.dest = dest
+        self.plans = plans
+        self.pending = pending
+        self.graph = graph
+        self.referrer_graph = referrer_graph
+        self.subjects = subjects
+        self.multi = multi
+        self.started = started
+
+    @property
+    def tags(self):
+        """One dict per destination tag: src, dest, src_digest, dest_digest (planned), before."""
+        return [plan.as_result(plan.target_digest) for plan in self.plans]
+
+
 class CopyEngine:
     """Copies images between two registry clients (which may be the same object).
 
@@ -269,46 +290,72 @@ class CopyEngine:
 
     def copy(self, src, dest, platforms=None, tags=None, tag_pattern=None, referrers=False, overwrite=True):
         """Copy ``src`` to ``dest``; returns the result dict described in the module's RETURN."""
+        return self.execute(self.plan(src, dest, platforms=platforms, tags=tags, tag_pattern=tag_pattern,
+                                      referrers=referrers, overwrite=overwrite))
+
+    def plan(self, src, dest, platforms=None, tags=None, tag_pattern=None, referrers=False, overwrite=True):
+        """Every read of a copy, no write: returns a CopyPlan for :meth:`execute`.
+
+        All refusals (source missing, platform not found, ``overwrite`` conflict, digest in ``dest``)
+        are raised here, so a caller can plan several copies and write none when one is refused.
+        """
         started = time.monotonic()
         self.stats = _Stats()
         self._abort.clear()
         src = _as_reference(src, "src")
         dest = _as_reference(dest, "dest")
-        multi = bool(tags) or bool(tag_pattern)
+        with self._pooled():
+            plans = self._plans(src, dest, tags, tag_pattern)
+            self._map(self._resolve, plans)
+            if platforms:
+                self._map(lambda plan: self._apply_platforms(plan, platforms), plans)
+            self._map(self._resolve_untagged, [plan for plan in plans if plan.dest.digest or not plan.dest.tag])
+            if not overwrite:
+                self._check_overwrite(plans)
+            pending = [plan for plan in plans if not plan.up_to_date]
+            graph = self._walk_plans(src.repository, dest.repository, pending)
+            referrer_graph, subjects = {}, {}
+            if referrers:
+                referrer_graph, subjects = self._walk_referrers(src.repository, dest.repository, plans, graph)
+        return CopyPlan(src, dest, plans, pending, graph, referrer_graph, subjects,
+                        multi=bool(tags) or bool(tag_pattern), started=started)
+
+    def execute(self, copy_plan):
+        """Write what :meth:`plan` found missing (in check mode, predict it); returns the copy result.
+
+        Nothing is re-read except blob existence: a destination changed in between is overwritten as
+        planned (or, with ``overwrite: false``, not detected again).
+        """
+        src_repo, dest_repo = copy_plan.src.repository, copy_plan.dest.repository
+        plans, pending, graph = copy_plan.plans, copy_plan.pending, copy_plan.graph
+        referrer_graph = copy_plan.referrer_graph
+        fallback_written = False
+        with self._pooled():
+            if self.check_mode:
+                self._predict_blobs(src_repo, dest_repo, graph, referrer_graph)
+                self._predict_manifests(graph, pending, referrer_graph)
+                after = {id(plan): plan.target_digest for plan in plans}
+            else:
+                self._transfer(src_repo, dest_repo, graph, tagged_later={plan.target_digest for plan in pending})
+                after = self._tag(dest_repo, plans, pending, graph)
+                if referrer_graph:
+                    self._transfer(src_repo, dest_repo, referrer_graph)
+                    fallback_written = self._maintain_fallback_indexes(dest_repo, referrer_graph,
+                                                                       copy_plan.subjects)
+        return self._result(plans, after, copy_plan.multi, referrer_graph, fallback_written,
+                            time.monotonic() - copy_plan.started)
+
+    @contextlib.contextmanager
+    def _pooled(self):
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="oci-copy") as pool:
             self._pool = pool
             try:
-                plans = self._plans(src, dest, tags, tag_pattern)
-                self._map(self._resolve, plans)
-                if platforms:
-                    self._map(lambda plan: self._apply_platforms(plan, platforms), plans)
-                self._map(self._resolve_untagged, [plan for plan in plans if plan.dest.digest or not plan.dest.tag])
-                if not overwrite:
-                    self._check_overwrite(plans)
-                pending = [plan for plan in plans if not plan.up_to_date]
-                graph = self._walk_plans(src.repository, dest.repository, pending)
-                referrer_graph, subjects = {}, {}
-                fallback_written = False
-                if referrers:
-                    referrer_graph, subjects = self._walk_referrers(src.repository, dest.repository, plans, graph)
-                if self.check_mode:
-                    self._predict_blobs(src.repository, dest.repository, graph, referrer_graph)
-                    self._predict_manifests(graph, pending, referrer_graph)
-                    after = {id(plan): plan.target_digest for plan in plans}
-                else:
-                    self._transfer(src.repository, dest.repository, graph,
-                                   tagged_later={plan.target_digest for plan in pending})
-                    after = self._tag(dest.repository, plans, pending, graph)
-                    if referrer_graph:
-                        self._transfer(src.repository, dest.repository, referrer_graph)
-                        fallback_written = self._maintain_fallback_indexes(dest.repository, referrer_graph,
-                                                                           subjects)
+                yield pool
             except BaseException:
                 self._abort.set()
                 raise
             finally:
                 self._pool = None
-        return self._result(plans, after, multi, referrer_graph, fallback_written, time.monotonic() - started)
 
     # ------------------------------------------------------------- planning
 

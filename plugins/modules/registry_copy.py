@@ -40,8 +40,8 @@ options:
         A bare host means HTTPS. V(docker.io/library/alpine:3.20) means Docker Hub.
       - A reference without a host uses the O(registry_url) registry when that is set.
       - Without a tag or digest (repository only) together with O(tags) or O(tag_pattern).
+      - Required unless O(images) is given; mutually exclusive with O(images).
     type: str
-    required: true
   dest:
     description:
       - Destination as a full reference C(host[:port]/repository[:tag]), with the same syntax as O(src).
@@ -49,8 +49,8 @@ options:
         digest only and nothing is tagged.
       - A repository without a tag together with O(tags) or O(tag_pattern).
       - A digest in O(dest) is an expectation; the task fails when the copy would produce another digest.
+      - Required unless O(images) is given; mutually exclusive with O(images).
     type: str
-    required: true
   src_auth:
     description:
       - Connection and credentials for the source registry.
@@ -164,6 +164,111 @@ options:
       - Between 1 and 134217728 (128 MiB); the registry's minimum chunk size (C(OCI-Chunk-Min-Length)) wins over
         a smaller value.
     type: int
+  expected_digest:
+    description:
+      - Digest the source must resolve to. When O(src) (a tag) resolves to another digest, the task fails before
+        writing anything and reports RV(refused).
+      - Guards one source image; not allowed with O(tags) or O(tag_pattern).
+      - With O(images), the default of O(images[].expected_digest).
+    type: str
+  images:
+    description:
+      - Copy many images in one run instead of O(src) and O(dest). Each entry takes the per-image options below;
+        an option an entry does not set comes from the top-level option of the same name (the top-level options
+        are the defaults). O(images[].src_auth) and O(images[].dest_auth) replace the top-level O(src_auth) and
+        O(dest_auth) as a whole, they are not merged key by key.
+      - The tag selection (O(images[].tags), O(images[].tag_pattern), O(images[].semver)) is taken from the entry
+        when it sets any of them, else from the top-level O(tags) or O(tag_pattern).
+      - "Every entry goes through the same phases, all entries of one phase before the next: select (a semver
+        range becomes a tag list), pin (each distinct source tag is resolved to a digest once, so every
+        destination of one source gets the same image), guard (O(images[].expected_digest) against the pinned
+        digest, O(images[].overwrite=false) against every destination tag), plan (every read of a copy), and only
+        then write."
+      - One client per registry and identity is shared by all entries (one token cache, one connection pool).
+        O(image_concurrency) entries run at a time, each with O(concurrency) transfers.
+      - Without O(atomic), an entry that fails or is refused does not stop the others; each is reported in
+        RV(images), and the task fails after all entries ran when any failed or was refused.
+      - With O(atomic=true), nothing is written unless every entry got through select, pin, guard and plan; see
+        O(atomic) for what a failure during the writes leaves behind.
+    type: list
+    elements: dict
+    suboptions:
+      src:
+        description: Source reference, as O(src).
+        type: str
+        required: true
+      dest:
+        description: Destination reference, as O(dest).
+        type: str
+        required: true
+      src_auth:
+        description: Connection and credentials for this source, with the keys of O(src_auth).
+        type: dict
+        suboptions: *auth_suboptions
+      dest_auth:
+        description: Connection and credentials for this destination, with the keys of O(src_auth).
+        type: dict
+        suboptions: *auth_suboptions
+      platforms:
+        description: As O(platforms).
+        type: list
+        elements: str
+      tags:
+        description: As O(tags). Mutually exclusive with O(images[].tag_pattern) and O(images[].semver).
+        type: list
+        elements: str
+      tag_pattern:
+        description:
+          - As O(tag_pattern). Together with O(images[].semver), narrows the semver selection.
+        type: str
+      semver:
+        description:
+          - Copy the tags of the repository O(images[].src) that are semantic versions within this range (the
+            syntax of the P(oci.registry.semver_filter#filter) filter, for example V(>=1.2,<2)).
+          - Only per entry, there is no top-level semver option.
+        type: str
+      include_prerelease:
+        description: Whether O(images[].semver) also selects pre-releases such as V(2.0.0-rc.1).
+        type: bool
+        default: false
+      limit:
+        description: Keep only the N highest versions that O(images[].semver) selects.
+        type: int
+      allow_empty:
+        description:
+          - With O(images[].semver) or O(images[].tag_pattern), an entry whose selection matches no source tag is
+            reported with status V(skipped) instead of V(failed).
+        type: bool
+        default: false
+      referrers:
+        description: As O(referrers).
+        type: bool
+      overwrite:
+        description:
+          - As O(overwrite). With V(false) the entry is refused (status V(refused), RV(images[].refused)) when any
+            of its destination tags points to another digest, checked after O(images[].platforms) filtering.
+        type: bool
+      expected_digest:
+        description: As O(expected_digest), checked against the pinned source digest.
+        type: str
+  image_concurrency:
+    description:
+      - How many entries of O(images) are planned and copied at the same time.
+    type: int
+    default: 4
+  atomic:
+    description:
+      - With O(images), whether the batch is all-or-nothing as far as the registry protocol allows.
+      - With V(true), every entry is selected, pinned, guarded and planned before the first write; when any entry
+        fails or is refused there, nothing is written anywhere (the other entries report status V(not_started)).
+      - The writes themselves cannot be made atomic, registries have no transactions. When a write fails (the
+        registry refuses a C(PUT), the connection breaks, a quota is hit), entries already written stay written
+        (status V(done)) and the failing one may have pushed blobs and untagged manifests, but never a tag that
+        points to incomplete content. Re-run the same task to complete the batch (entries already done are
+        no-ops), or move the written tags back with M(oci.registry.registry_manifest) to the C(before) digest of
+        each C(tags) entry of RV(images).
+    type: bool
+    default: false
   registry_url:
     description:
       - Registry of the top-level connection options below, and the registry of O(src) or O(dest) when they have
@@ -281,9 +386,91 @@ EXAMPLES = r'''
     dest: backup.example.com/ml/model:2025-01
   async: 7200
   poll: 30
+
+- name: Promote a release of several images, all-or-nothing
+  oci.registry.registry_copy:
+    images:
+      - src: registry.example.com/staging/api:2.3.0
+        dest: registry.example.com/prod/api:2.3.0
+        expected_digest: sha256:0d5e3c1b6f0a1c2e8f3b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081
+      - src: registry.example.com/staging/web:2.3.0
+        dest: registry.example.com/prod/web:2.3.0
+        expected_digest: sha256:9a8b7c6d5e4f30211a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081
+    overwrite: false
+    atomic: true
+
+- name: Mirror several upstream repositories in one run
+  oci.registry.registry_copy:
+    images:
+      - src: docker.io/library/alpine
+        dest: registry.example.com/mirror/alpine
+        semver: '>=3.19'
+      - src: docker.io/library/busybox:1.36
+        dest: registry.example.com/mirror/busybox
+    platforms: [linux/amd64, linux/arm64]
+    image_concurrency: 4
 '''
 
 RETURN = r'''
+images:
+  description:
+    - One entry per O(images) entry, in the same order, with the keys of a single copy's result (RV(src_digest),
+      RV(dest_digest), RV(media_type), RV(digest_changed), RV(manifests), RV(blobs), RV(referrers), RV(tags)) and
+      the keys below.
+  returned: when O(images) is given, also when the task fails
+  type: list
+  elements: dict
+  contains:
+    index:
+      description: Position of the entry in O(images).
+      type: int
+      returned: always
+      sample: 0
+    src:
+      description: Source reference (normalised; never with credentials).
+      type: str
+      returned: always
+      sample: 127.0.0.1:5000/team/app:1.0
+    dest:
+      description: Destination reference (normalised).
+      type: str
+      returned: always
+      sample: registry.example.com/prod/app:1.0
+    status:
+      description:
+        - V(done) (copied, or already up to date), V(failed) (an error; see RV(images[].msg)), V(refused) (a guard;
+          see RV(images[].refused)), V(skipped) (an empty semver selection with O(images[].allow_empty)),
+          V(not_started) (another entry failed and O(atomic) is set).
+      type: str
+      returned: always
+      sample: done
+    changed:
+      description: Whether this entry wrote (in check mode, would write) anything.
+      type: bool
+      returned: always
+      sample: true
+    msg:
+      description: Why the entry failed, was refused, skipped or not started; V(null) when done.
+      type: str
+      returned: always
+      sample: null
+    refused:
+      description:
+        - The guard that refused the entry, V(null) otherwise. C(guard) is V(expected_digest) (with C(src_digest)
+          and C(expected_digest)) or V(overwrite) (with C(conflicts), a list of C(dest), C(before), C(after)).
+      type: dict
+      returned: always
+      sample: {guard: overwrite, msg: "...", conflicts: [{dest: registry.example.com/prod/app:stable, before: "sha256:...", after: "sha256:..."}]}
+summary:
+  description: Number of O(images) entries per RV(images[].status), plus C(total) and C(changed).
+  returned: when O(images) is given
+  type: dict
+  sample: {total: 3, done: 3, failed: 0, refused: 0, skipped: 0, not_started: 0, changed: 1}
+refused:
+  description: The O(expected_digest) refusal of a single copy (C(guard), C(msg), C(src_digest), C(expected_digest)).
+  returned: when O(expected_digest) refused the copy
+  type: dict
+  sample: {guard: expected_digest, src_digest: "sha256:...", expected_digest: "sha256:..."}
 src_digest:
   description: Digest of the source manifest or index. V(null) with O(tags) or O(tag_pattern) (see RV(tags)).
   returned: success
@@ -307,12 +494,16 @@ digest_changed:
   type: bool
   sample: false
 manifests:
-  description: Number of manifests and indexes pushed (in check mode, that would be pushed), referrers included.
+  description:
+    - Number of manifests and indexes pushed (in check mode, that would be pushed), referrers included.
+    - With O(images), the sum over the entries.
   returned: success
   type: int
   sample: 3
 blobs:
-  description: Blob transfer counts (in check mode, predictions), referrers included.
+  description:
+    - Blob transfer counts (in check mode, predictions), referrers included.
+    - With O(images), the sums over the entries (a blob shared by two entries counts in each).
   returned: success
   type: dict
   contains:
@@ -394,20 +585,33 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
+import json
+
 from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
     auth_suboptions,
     client_from_params,
     connection_argument_spec,
+    error_message,
+    fail,
     run_module,
 )
 from ansible_collections.oci.registry.plugins.module_utils.blob_writer import validate_chunk_size
 from ansible_collections.oci.registry.plugins.module_utils.connect import connection_params, target_url
+from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidReferenceError, RegistryError
 from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
 
 try:
     from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
 except ImportError:  # requests missing: run_module reports it cleanly
     CopyEngine = None
+try:
+    from ansible_collections.oci.registry.plugins.module_utils.batch_copy import (
+        BatchCopy,
+        CopyItem,
+        expected_digest_refusal,
+    )
+except ImportError:  # requests missing: run_module reports it cleanly
+    BatchCopy = CopyItem = expected_digest_refusal = None
 
 
 def _side_spec():
@@ -428,8 +632,8 @@ def argument_spec():
         option.pop('required', None)
         spec[name] = option
     spec.update(
-        src=dict(type='str', required=True),
-        dest=dict(type='str', required=True),
+        src=dict(type='str'),
+        dest=dict(type='str'),
         src_auth=dict(type='dict', options=_side_spec()),
         dest_auth=dict(type='dict', options=_side_spec()),
         platforms=dict(type='list', elements='str'),
@@ -439,6 +643,25 @@ def argument_spec():
         overwrite=dict(type='bool', default=True),
         concurrency=dict(type='int', default=4),
         chunk_size=dict(type='int'),
+        expected_digest=dict(type='str'),
+        images=dict(type='list', elements='dict', options=dict(
+            src=dict(type='str', required=True),
+            dest=dict(type='str', required=True),
+            src_auth=dict(type='dict', options=_side_spec()),
+            dest_auth=dict(type='dict', options=_side_spec()),
+            platforms=dict(type='list', elements='str'),
+            tags=dict(type='list', elements='str'),
+            tag_pattern=dict(type='str'),
+            semver=dict(type='str'),
+            include_prerelease=dict(type='bool', default=False),
+            limit=dict(type='int'),
+            allow_empty=dict(type='bool', default=False),
+            referrers=dict(type='bool'),
+            overwrite=dict(type='bool'),
+            expected_digest=dict(type='str'),
+        ), mutually_exclusive=[('tags', 'tag_pattern'), ('tags', 'semver')]),
+        image_concurrency=dict(type='int', default=4),
+        atomic=dict(type='bool', default=False),
     )
     return spec
 
@@ -454,6 +677,10 @@ def run(module):
     if params['concurrency'] < 1:
         module.fail_json(msg='concurrency must be at least 1')
     validate_chunk_size(params['chunk_size'])
+    if params['image_concurrency'] < 1:
+        module.fail_json(msg='image_concurrency must be at least 1')
+    if params['images'] is not None:
+        return run_images(module, params)
     default_registry = params.get('registry_url')
     src = parse_reference(params['src'], default_registry=default_registry)
     dest = parse_reference(params['dest'], default_registry=default_registry)
@@ -466,21 +693,90 @@ def run(module):
         module, params, registry_url=dest_params['registry_url'], side=params.get('dest_auth'))
     engine = CopyEngine(src_client, dest_client, concurrency=params['concurrency'],
                         chunk_size=params['chunk_size'], check_mode=module.check_mode)
-    result = engine.copy(src, dest, platforms=params['platforms'], tags=params['tags'],
-                         tag_pattern=params['tag_pattern'], referrers=params['referrers'],
-                         overwrite=params['overwrite'])
+    if params['expected_digest'] and (params['tags'] or params['tag_pattern']):
+        module.fail_json(msg='expected_digest guards one source image; it cannot be combined with tags or tag_pattern')
+    plan = engine.plan(src, dest, platforms=params['platforms'], tags=params['tags'],
+                       tag_pattern=params['tag_pattern'], referrers=params['referrers'],
+                       overwrite=params['overwrite'])
+    refusal = expected_digest_refusal(src, plan.tags[0]['src_digest'], params['expected_digest'])
+    if refusal is not None:
+        fail(module, 'refused by expected_digest: %s; nothing was written' % refusal['msg'], refused=refusal)
+    result = engine.execute(plan)
     if module._diff:
-        result['diff'] = dict(
-            before=dict((item['dest'], item['before']) for item in result['tags']),
-            after=dict((item['dest'], item['dest_digest']) for item in result['tags']),
-        )
+        result['diff'] = _diff(result['tags'])
+    return result
+
+
+def _diff(tags):
+    return dict(
+        before=dict((item['dest'], item['before']) for item in tags),
+        after=dict((item['dest'], item['dest_digest']) for item in tags),
+    )
+
+
+_SELECTION = ('tags', 'tag_pattern', 'semver', 'include_prerelease', 'limit')
+_ITEM_DEFAULTS = ('platforms', 'referrers', 'overwrite', 'expected_digest', 'src_auth', 'dest_auth')
+
+
+def _item_options(params, entry):
+    """An entry of images with the top-level options filled in (see the images option's documentation)."""
+    options = dict((key, entry.get(key) if entry.get(key) is not None else params.get(key)) for key in _ITEM_DEFAULTS)
+    source = entry if any(entry.get(key) is not None for key in ('tags', 'tag_pattern', 'semver')) else params
+    for key in _SELECTION:
+        options[key] = source.get(key)
+    options['include_prerelease'] = bool(options['include_prerelease'])
+    options['allow_empty'] = bool(entry.get('allow_empty'))
+    return options
+
+
+def run_images(module, params):
+    default_registry = params.get('registry_url')
+    clients = {}
+
+    def client_for(reference, side_auth):
+        side = side_params(params, reference, side_auth)
+        key = json.dumps(side, sort_keys=True, default=str)
+        if key not in clients:
+            # One client per registry and identity for the whole batch: one token cache, one pool.
+            clients[key] = client_from_params(module, params, registry_url=side['registry_url'], side=side_auth)
+        return clients[key]
+
+    items = []
+    for position, entry in enumerate(params['images']):
+        options = _item_options(params, entry)
+        try:
+            src = parse_reference(entry['src'], default_registry=default_registry)
+            dest = parse_reference(entry['dest'], default_registry=default_registry)
+            items.append(CopyItem(src, dest, client_for(src, options.pop('src_auth')),
+                                  client_for(dest, options.pop('dest_auth')), **options))
+        except (RegistryError, InvalidReferenceError) as err:
+            fail(module, 'images[%d]: %s' % (position, error_message(err)))
+    batch = BatchCopy(concurrency=params['concurrency'], image_concurrency=params['image_concurrency'],
+                      chunk_size=params['chunk_size'], check_mode=module.check_mode, atomic=params['atomic'])
+    result = batch.run(items)
+    if module._diff:
+        result['diff'] = _diff([tag for image in result['images'] for tag in image['tags']])
+    failed = [image for image in result['images'] if image['status'] in ('failed', 'refused')]
+    if failed:
+        first = failed[0]
+        msg = '%d of %d images failed; first: images[%d] %s -> %s: %s' % (
+            len(failed), len(result['images']), first['index'], first['src'], first['dest'], first['msg'])
+        written = [image for image in result['images'] if image['status'] == 'done']
+        if params['atomic'] and not written:
+            msg += '; nothing was written'
+        elif params['atomic']:
+            msg += ('; %d images were written before the failure (re-run to complete, or see images[].status)'
+                    % len(written))
+        fail(module, msg, **result)
     return result
 
 
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[('tags', 'tag_pattern')],
+        mutually_exclusive=[('tags', 'tag_pattern'), ('images', 'src'), ('images', 'dest')],
+        required_one_of=[('src', 'images')],
+        required_together=[('src', 'dest')],
         supports_check_mode=True,
     )
     run_module(module, lambda: run(module))

@@ -62,7 +62,9 @@ def seed_promote(env):
     other = images.push_oci_image(env, "plain", "molecule-promote/app", "1.1", seed="molecule/promote/1.1")
     leftovers = [signature.digest] + index.manifest_digests + [index.digest, other.digest]
     for variant, repository in (("plain2", "molecule-promote/prod"), ("plain2", "molecule-promote/arm64"),
-                                ("basic", "molecule-promote/prod")):
+                                ("basic", "molecule-promote/prod"), ("plain2", "molecule-promote/release-api"),
+                                ("plain2", "molecule-promote/release-web"), ("plain2", "molecule-promote/atomic-api"),
+                                ("plain2", "molecule-promote/atomic-web")):
         wipe(env, variant, repository, extra=leftovers)
     return {
         "index": index.digest,
