@@ -25,6 +25,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     UPLOAD_LOST_CODES,
     RegistryError,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import check_number, chunk_size_for
 from ansible_collections.oci.registry.plugins.module_utils.transport import (
     READ_CHUNK,
     parse_retry_after,
@@ -34,8 +35,6 @@ from ansible_collections.oci.registry.plugins.module_utils.transport import (
 # Below this size (and without chunk_size) a blob goes in one PUT.
 MONOLITHIC_LIMIT = 32 * 1024 * 1024
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
-# A chunk is held in memory (per concurrent upload): this bounds what chunk_size may ask for.
-MAX_CHUNK_SIZE = 128 * 1024 * 1024
 
 UploadResult = namedtuple("UploadResult", ["digest", "size", "existed", "chunks"])
 WriteResult = namedtuple("WriteResult", ["digest", "size", "method", "chunks"])
@@ -60,16 +59,7 @@ def validate_chunk_size(value):
     The single place chunk_size is checked: registry_blob, registry_copy and the client call it.
     The registry's own minimum (OCI-Chunk-Min-Length) is applied later, per upload session.
     """
-    if value is None:
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidReferenceError("chunk_size must be a number of bytes, got %r" % (value,), action="upload blob")
-    if number < 1 or number > MAX_CHUNK_SIZE:
-        raise InvalidReferenceError("chunk_size must be between 1 and %d bytes (128 MiB), got %d"
-                                    % (MAX_CHUNK_SIZE, number), action="upload blob")
-    return number
+    return check_number("chunk_size", value)
 
 
 def file_digest(source, algorithm="sha256"):
@@ -326,7 +316,7 @@ class BlobWriter(object):
 
     def _send_chunks(self, repository, current, reader, digest):
         session = current[0]
-        chunk_size = max(self.chunk_size or DEFAULT_CHUNK_SIZE, session.min_chunk_size or 0)
+        chunk_size = chunk_size_for(self.chunk_size or DEFAULT_CHUNK_SIZE, session.min_chunk_size)
         hasher = hashlib.sha256() if digest is None else None
         hashed_to = 0
         offset = session.offset or 0

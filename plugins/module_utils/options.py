@@ -20,8 +20,8 @@ DEFAULT_RETRIES = 3
 
 MIB = 1024 * 1024
 # One chunk is buffered per transfer (times concurrency): the upper bound keeps a typo from
-# holding gigabytes in memory. 256 MiB is far above what any registry or proxy asks for.
-MAX_CHUNK_SIZE = 256 * MIB
+# holding gigabytes in memory. 128 MiB is far above what any registry or proxy asks for.
+MAX_CHUNK_SIZE = 128 * MIB
 
 # name: (minimum, maximum, unit for the message). The documented ranges of the options.
 NUMERIC_RANGES = {
