@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: cleanup_plan
 short_description: Plan the cleanup of many repositories from one bulk read
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Applies P(oci.registry.retention_plan#filter) to every repository of a bulk
     M(oci.registry.registry_tag_info) result and returns the per-repository plans together with the entries

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: cleanup_report
 short_description: The cleanup role's report from its plan and what the apply did
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Builds C(cleanup_report) of the P(oci.registry.cleanup#role) role from the P(oci.registry.cleanup_plan#filter)
     result and the registered result of M(oci.registry.registry_delete) (or nothing when it did not run).

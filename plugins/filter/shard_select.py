@@ -10,10 +10,10 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: shard_select
 short_description: Keep the repository names that belong to one shard
-version_added: 0.1.0
+version_added: 0.2.0
 description:
-  - Splits repository names into O(count) disjoint shards by a stable hash (SHA-256) of the name and keeps those of
-    shard O(index). Every name is in exactly one shard, on every machine and Python version, so N jobs with index
+  - Splits repository names into C(count) disjoint shards by a stable hash (SHA-256) of the name and keeps those of
+    shard C(index). Every name is in exactly one shard, on every machine and Python version, so N jobs with index
     0 to N-1 together cover every repository once (AWX job slicing).
   - Used by C(cleanup_shard) of the P(oci.registry.cleanup#role) role.
 author:

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: registry_delete
 short_description: Remove many tags and delete many manifests across repositories in one run
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Removes the tags and deletes the manifests listed per repository in O(repositories), several repositories at
     a time (O(concurrency)), over reused connections. This is the apply step of the P(oci.registry.cleanup#role)
