@@ -88,11 +88,16 @@ def connection_params(options, target=None, side=None, environ=None):
     for_target = home is None or same_registry(target, home)
     env_home = environ.get("REGISTRY_URL")
     params = {"registry_url": target}
-    for name, env in SECRET_OPTIONS:
-        value = options.get(name)
-        if value is not None and env_home and value == environ.get(env) and not same_registry(target, env_home):
-            value = None  # injected for the registry in REGISTRY_URL, not for this one
-        params[name] = value if for_target else None
+    secrets = [(name, options.get(name), environ.get(env)) for name, env in SECRET_OPTIONS]
+    # Ansible fills unset options from the environment, so only values can tell where they came from.
+    # The credentials are judged as one set: when every one given equals its environment variable they
+    # were injected for the registry in REGISTRY_URL, not for this one. A task that sets any of them
+    # itself (a destination user named like the source user, with its own password) keeps them all.
+    injected = bool(env_home) and any(value is not None for dummy, value, dummy2 in secrets) and all(
+        value is None or value == env_value for dummy, value, env_value in secrets)
+    withheld = injected and not same_registry(target, env_home)
+    for name, value, dummy in secrets:
+        params[name] = value if for_target and not withheld else None
     for name in REGISTRY_OPTIONS:
         params[name] = options.get(name) if for_target else None
     for name in GENERAL_OPTIONS:

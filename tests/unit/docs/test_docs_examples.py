@@ -300,10 +300,9 @@ def awx_environment(env, block, tmp):
     with open(auth_file, "w") as handle:
         handle.write('{"auths": {}}')
     variables = {}
-    # Different users on the two sides: the module glue drops a task's username for another registry
-    # when it equals REGISTRY_USERNAME (it cannot tell it from an injected one), so the same name on
-    # both credentials fails with 401 on the destination (reported; not this test's subject).
-    for prefix, variant, user in (("REGISTRY_", block.primary, "admin"), ("OCI_DEST_REGISTRY_", block.secondary, "alice")):
+    # The same user name on both credentials, as AWX sites often have: the destination must still get
+    # its own password (the connection rule once dropped a user name equal to REGISTRY_USERNAME).
+    for prefix, variant, user in (("REGISTRY_", block.primary, "admin"), ("OCI_DEST_REGISTRY_", block.secondary, "admin")):
         registry = env["registries"][variant]
         has_users = user in registry.get("users", {})
         variables.update({

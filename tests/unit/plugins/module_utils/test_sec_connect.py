@@ -42,6 +42,24 @@ def test_env_credentials_are_not_sent_to_another_registry(monkeypatch):
     assert explicit['username'] == 'deployer' and explicit['password'] == 'task-secret'
 
 
+def test_explicit_credentials_sharing_the_env_user_name_are_kept(monkeypatch):
+    """AWX source and destination credentials with the same user name: the task's password must go with it.
+
+    Before, the user name was dropped because it equalled REGISTRY_USERNAME while the task's own
+    password was kept, so the destination answered 401.
+    """
+    monkeypatch.setenv('REGISTRY_URL', 'https://staging.example.com')
+    monkeypatch.setenv('REGISTRY_USERNAME', 'admin')
+    monkeypatch.setenv('REGISTRY_PASSWORD', 'env-secret')
+    got = connect_mod.connection_params({'registry_url': 'https://prod.example.com',
+                                         'username': 'admin', 'password': 'prod-secret'})
+    assert (got['username'], got['password']) == ('admin', 'prod-secret')
+    # Both values injected by the environment still stay away from another registry.
+    got = connect_mod.connection_params({'registry_url': 'https://prod.example.com',
+                                         'username': 'admin', 'password': 'env-secret'})
+    assert (got['username'], got['password']) == (None, None)
+
+
 def test_env_credentials_apply_anywhere_without_registry_url(monkeypatch):
     monkeypatch.delenv('REGISTRY_URL', raising=False)
     params = {'username': 'ci', 'password': 'env-secret', 'bearer_token': None}
