@@ -35,6 +35,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     NotFoundError,
     RegistryError,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import check_number
 from ansible_collections.oci.registry.plugins.module_utils.semver import SemverError, filter_versions
 
 DEFAULT_IMAGE_CONCURRENCY = 4
@@ -185,10 +186,8 @@ class BatchCopy:
 
     def __init__(self, concurrency=None, image_concurrency=DEFAULT_IMAGE_CONCURRENCY, chunk_size=None,
                  check_mode=False, atomic=False):
-        if int(image_concurrency) < 1:
-            raise InvalidReferenceError("image_concurrency must be at least 1", action="copy")
-        self.concurrency = concurrency
-        self.image_concurrency = int(image_concurrency)
+        self.concurrency = check_number("concurrency", concurrency)
+        self.image_concurrency = check_number("image_concurrency", image_concurrency)
         self.chunk_size = chunk_size
         self.check_mode = check_mode
         self.atomic = atomic

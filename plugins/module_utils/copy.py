@@ -41,6 +41,7 @@ from ansible_collections.oci.registry.plugins.module_utils.media import (
     select_platform,
     sha256_digest,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import check_number
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
     ImageReference,
     parse_platform,
@@ -273,11 +274,9 @@ class CopyEngine:
                  check_mode=False):
         if concurrency is None:
             concurrency = DEFAULT_CONCURRENCY
-        if int(concurrency) < 1:
-            raise InvalidReferenceError("concurrency must be at least 1", action="copy")
         self.src = src_client
         self.dest = dest_client
-        self.concurrency = int(concurrency)
+        self.concurrency = check_number("concurrency", concurrency)
         self.check_mode = check_mode
         self.same_registry = _registry_url(src_client) == _registry_url(dest_client)
         self._abort = threading.Event()

@@ -30,6 +30,7 @@ NUMERIC_RANGES = {
     "chunk_size": (1, MAX_CHUNK_SIZE, "bytes"),
     "page_size": (1, 100000, "entries"),
     "concurrency": (1, 64, "parallel transfers"),
+    "image_concurrency": (1, 64, "parallel images"),
 }
 
 

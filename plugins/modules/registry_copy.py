@@ -152,7 +152,7 @@ options:
     default: true
   concurrency:
     description:
-      - How many blobs (and manifests) are transferred at the same time.
+      - How many blobs (and manifests) are transferred at the same time, from 1 to 64.
     type: int
     default: 4
   chunk_size:
@@ -253,7 +253,7 @@ options:
         type: str
   image_concurrency:
     description:
-      - How many entries of O(images) are planned and copied at the same time.
+      - How many entries of O(images) are planned and copied at the same time, from 1 to 64.
     type: int
     default: 4
   atomic:
@@ -598,6 +598,7 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
 from ansible_collections.oci.registry.plugins.module_utils.blob_writer import validate_chunk_size
 from ansible_collections.oci.registry.plugins.module_utils.connect import connection_params, target_url
 from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidReferenceError, RegistryError
+from ansible_collections.oci.registry.plugins.module_utils.options import check_number
 from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
 
 try:
@@ -674,11 +675,10 @@ def side_params(params, reference, side_auth, text=None):
 
 def run(module):
     params = module.params
-    if params['concurrency'] < 1:
-        module.fail_json(msg='concurrency must be at least 1')
+    # Checked before any request, by the one owner of the numeric ranges.
+    check_number('concurrency', params['concurrency'])
+    check_number('image_concurrency', params['image_concurrency'])
     validate_chunk_size(params['chunk_size'])
-    if params['image_concurrency'] < 1:
-        module.fail_json(msg='image_concurrency must be at least 1')
     if params['images'] is not None:
         return run_images(module, params)
     default_registry = params.get('registry_url')

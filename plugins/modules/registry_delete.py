@@ -78,6 +78,7 @@ options:
       - Most repositories worked on at once. Inside a repository, tags are removed one after the other, then
         indexes are deleted one after the other in the order of O(repositories[].digests), then the other
         manifests concurrently; in all, at most twice O(concurrency) requests are in flight.
+      - From 1 to 64.
     type: int
     default: 8
 seealso:
@@ -184,6 +185,7 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     run_module,
 )
 from ansible_collections.oci.registry.plugins.module_utils.bulk_delete import DEFAULT_CONCURRENCY, apply
+from ansible_collections.oci.registry.plugins.module_utils.options import check_number
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
     validate_digest,
     validate_repository,
@@ -224,8 +226,7 @@ def entries_from_params(module):
 
 
 def run(module):
-    if module.params['concurrency'] < 1:
-        fail(module, 'concurrency must be a positive integer, got %d' % module.params['concurrency'])
+    check_number('concurrency', module.params['concurrency'])
     entries = entries_from_params(module)
     client = client_from_params(module)
     reports, before, after = apply(client, entries, check_mode=module.check_mode,

@@ -54,6 +54,7 @@ options:
     description:
       - Most requests in flight at once, over the connections of one client (reused).
       - With O(repository), used by O(include_details) and O(include_digests).
+      - From 1 to 64.
     type: int
     default: 8
   page_size:
@@ -356,6 +357,7 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     paginate,
     run_module,
 )
+from ansible_collections.oci.registry.plugins.module_utils.options import check_number
 from ansible_collections.oci.registry.plugins.module_utils.reference import (
     DOCKER_HUB_API,
     split_registry_url,
@@ -449,8 +451,7 @@ def run_bulk(module, client):
 
 def run(module):
     params = module.params
-    if params['concurrency'] < 1:
-        fail(module, 'concurrency must be a positive integer, got %d' % params['concurrency'])
+    check_number('concurrency', params['concurrency'])
     if params['repository'] is None:
         if split_registry_url(params['registry_url'])[1] == DOCKER_HUB_API:
             fail(module, 'the Docker Hub tag API reads one repository at a time: use repository')
