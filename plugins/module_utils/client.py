@@ -610,16 +610,10 @@ class ManifestsApi(_Group):
         response.close()
         if response.status_code in (200, 202, 204):
             return True
-        err = self._delete_error(response, repository, digest, "delete manifest")
+        err = self.client.error(response, repository=repository, reference=digest, action="delete manifest")
         if isinstance(err, UnsupportedError):
             self._deletes_refused[None] = err  # a registry setting: an untag later in the run refuses at once
         raise err
-
-    def _delete_error(self, response, repository, reference, action):
-        err = self.client.error(response, repository=repository, reference=reference, action=action)
-        if isinstance(err, UnsupportedError):
-            err.hint = DELETE_HINT
-        return err
 
     def delete_tag(self, repository, tag):
         """Remove one tag, keeping other tags of the same manifest.
@@ -640,7 +634,7 @@ class ManifestsApi(_Group):
         response.close()
         if response.status_code in (200, 202, 204):
             return "tag"
-        err = self._delete_error(response, repository, tag, "delete tag")
+        err = self.client.error(response, repository=repository, reference=tag, action="delete tag")
         if not (isinstance(err, UnsupportedError) or response.status_code in (400, 405)):
             raise err
         self._check_deletes_allowed(repository, tag)
@@ -663,7 +657,7 @@ class ManifestsApi(_Group):
             response.close()
             known = False
             if response.status_code not in (200, 202, 204, 404):
-                known = self._delete_error(response, repository, tag, "delete tag")
+                known = self.client.error(response, repository=repository, reference=tag, action="delete tag")
                 known.message = ("nothing was changed: removing a tag from this registry needs a manifest delete, "
                                  "which it refuses")
             self._deletes_refused[repository] = known
@@ -698,8 +692,6 @@ class ManifestsApi(_Group):
                 self.put_manifest(repository, tag, previous.raw, previous.media_type)
             except RegistryError:
                 pass
-            if isinstance(exc, UnsupportedError):
-                exc.hint = DELETE_HINT
             exc.action = "delete tag"
             exc.reference = tag
             raise exc
@@ -926,10 +918,7 @@ class BlobsApi(_Group):
         response.close()
         if response.status_code in (200, 202, 204):
             return True
-        err = self.client.error(response, repository=repository, reference=digest, action="delete blob")
-        if isinstance(err, UnsupportedError):
-            err.hint = DELETE_HINT
-        raise err
+        raise self.client.error(response, repository=repository, reference=digest, action="delete blob")
 
 
 class UploadsApi(_Group):
