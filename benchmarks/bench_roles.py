@@ -31,9 +31,9 @@ PY = sys.executable
 
 ENGINE_SCRIPT = r'''
 import json, sys
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
-from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
+from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
 pairs = json.load(open(sys.argv[1]))
 clients = {}
 def client(ref):

@@ -12,9 +12,9 @@ import resource
 import sys
 import time
 
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
-from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
+from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
 
 
 def main(argv):

@@ -11,7 +11,7 @@ __metaclass__ = type
 class ModuleDocFragment(object):
 
     # Shared connection options; the argument spec is
-    # plugins/module_utils/ansible_module.py connection_argument_spec().
+    # plugins/module_utils/_ansible_module.py connection_argument_spec().
     DOCUMENTATION = r'''
 options:
   registry_url:

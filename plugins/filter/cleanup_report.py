@@ -56,7 +56,7 @@ _value:
   type: dict
 '''
 
-from ansible_collections.oci.registry.plugins.module_utils.retention import cleanup_report as build_report, plain
+from ansible_collections.oci.registry.plugins.module_utils._retention import cleanup_report as build_report, plain
 
 
 def cleanup_report(plan, applied=None, mode='untag', dry_run=False, check_mode=False):

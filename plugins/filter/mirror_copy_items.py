@@ -12,7 +12,7 @@ name: mirror_copy_items
 short_description: Turn mirror_images into registry_copy images entries, optionally for one shard
 version_added: 0.2.0
 description:
-  - Data shaping of the roles, kept out of Jinja so it is unit-tested; see plugins/module_utils/role_batches.py.
+  - Data shaping of the roles, kept out of Jinja so it is unit-tested; see plugins/module_utils/_role_batches.py.
 author:
   - oci.registry contributors
 options:
@@ -54,9 +54,9 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.oci.registry.plugins.module_utils.role_batches import RoleInputError
-from ansible_collections.oci.registry.plugins.module_utils.role_batches import mirror_copy_items as _mirror_copy_items
-from ansible_collections.oci.registry.plugins.module_utils.shard import ShardError
+from ansible_collections.oci.registry.plugins.module_utils._role_batches import RoleInputError
+from ansible_collections.oci.registry.plugins.module_utils._role_batches import mirror_copy_items as _mirror_copy_items
+from ansible_collections.oci.registry.plugins.module_utils._shard import ShardError
 
 
 def mirror_copy_items(entries, shard=None, referrers=False, allow_empty=False, src_auth=None, dest_auth=None):

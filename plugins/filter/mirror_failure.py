@@ -12,7 +12,7 @@ name: mirror_failure
 short_description: The mirror role's one-line failure message from a registry_copy images result
 version_added: 0.2.0
 description:
-  - Data shaping of the roles, kept out of Jinja so it is unit-tested; see plugins/module_utils/role_batches.py.
+  - Data shaping of the roles, kept out of Jinja so it is unit-tested; see plugins/module_utils/_role_batches.py.
 author:
   - oci.registry contributors
 options:
@@ -44,9 +44,9 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.oci.registry.plugins.module_utils.role_batches import RoleInputError
-from ansible_collections.oci.registry.plugins.module_utils.role_batches import mirror_failure as _mirror_failure
-from ansible_collections.oci.registry.plugins.module_utils.shard import ShardError
+from ansible_collections.oci.registry.plugins.module_utils._role_batches import RoleInputError
+from ansible_collections.oci.registry.plugins.module_utils._role_batches import mirror_failure as _mirror_failure
+from ansible_collections.oci.registry.plugins.module_utils._shard import ShardError
 
 
 def mirror_failure(copy_result, entries, shard=None):

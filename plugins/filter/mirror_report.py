@@ -12,7 +12,7 @@ name: mirror_report
 short_description: Build mirror_result from a registry_copy images result
 version_added: 0.2.0
 description:
-  - Data shaping of the roles, kept out of Jinja so it is unit-tested; see plugins/module_utils/role_batches.py.
+  - Data shaping of the roles, kept out of Jinja so it is unit-tested; see plugins/module_utils/_role_batches.py.
 author:
   - oci.registry contributors
 options:
@@ -47,9 +47,9 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.oci.registry.plugins.module_utils.role_batches import RoleInputError
-from ansible_collections.oci.registry.plugins.module_utils.role_batches import mirror_report as _mirror_report
-from ansible_collections.oci.registry.plugins.module_utils.shard import ShardError
+from ansible_collections.oci.registry.plugins.module_utils._role_batches import RoleInputError
+from ansible_collections.oci.registry.plugins.module_utils._role_batches import mirror_report as _mirror_report
+from ansible_collections.oci.registry.plugins.module_utils._shard import ShardError
 
 
 def mirror_report(copy_result, entries, shard=None):

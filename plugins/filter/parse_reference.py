@@ -142,8 +142,8 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidReferenceError
-from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidReferenceError
+from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
 
 
 def parse_reference_filter(reference, default_registry=None, default_tag='latest'):

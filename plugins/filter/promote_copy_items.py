@@ -12,7 +12,7 @@ name: promote_copy_items
 short_description: Turn the promote role variables into registry_copy images entries
 version_added: 0.2.0
 description:
-  - Data shaping of the roles, kept out of Jinja so it is unit-tested; see plugins/module_utils/role_batches.py.
+  - Data shaping of the roles, kept out of Jinja so it is unit-tested; see plugins/module_utils/_role_batches.py.
 author:
   - oci.registry contributors
 options:
@@ -56,9 +56,9 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.oci.registry.plugins.module_utils.role_batches import RoleInputError
-from ansible_collections.oci.registry.plugins.module_utils.role_batches import promote_copy_items as _promote_copy_items
-from ansible_collections.oci.registry.plugins.module_utils.shard import ShardError
+from ansible_collections.oci.registry.plugins.module_utils._role_batches import RoleInputError
+from ansible_collections.oci.registry.plugins.module_utils._role_batches import promote_copy_items as _promote_copy_items
+from ansible_collections.oci.registry.plugins.module_utils._shard import ShardError
 
 
 def promote_copy_items(images, src_auth=None, dest_auth=None, platforms=None, referrers=True, immutable=False):

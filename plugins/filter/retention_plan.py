@@ -149,7 +149,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.oci.registry.plugins.module_utils.retention import RetentionError, plain, plan_cleanup
+from ansible_collections.oci.registry.plugins.module_utils._retention import RetentionError, plain, plan_cleanup
 
 
 def retention_plan(tags, manifests=None, keep_patterns=('^latest$',), delete_patterns=None, keep_latest=0,

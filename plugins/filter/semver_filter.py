@@ -74,7 +74,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.oci.registry.plugins.module_utils.semver import SemverError, filter_versions
+from ansible_collections.oci.registry.plugins.module_utils._semver import SemverError, filter_versions
 
 
 def semver_filter(tags, range='*', include_prerelease=False, limit=None):  # pylint: disable=redefined-builtin

@@ -47,8 +47,8 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.oci.registry.plugins.module_utils.retention import plain
-from ansible_collections.oci.registry.plugins.module_utils.shard import ShardError, select_shard
+from ansible_collections.oci.registry.plugins.module_utils._retention import plain
+from ansible_collections.oci.registry.plugins.module_utils._shard import ShardError, select_shard
 
 
 def shard_select(names, shard=None):

@@ -83,7 +83,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.oci.registry.plugins.module_utils.semver import parse_version, sort_versions
+from ansible_collections.oci.registry.plugins.module_utils._semver import parse_version, sort_versions
 
 # How many offending tags an error message names; a repository can have thousands.
 _MAX_NAMED = 5

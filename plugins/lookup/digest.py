@@ -122,12 +122,12 @@ from ansible.errors import AnsibleLookupError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     InvalidReferenceError,
     RegistryError,
 )
-from ansible_collections.oci.registry.plugins.module_utils.options import check_numbers
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._options import check_numbers
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     normalize_registry_url,
     parse_platform,
 )
@@ -136,13 +136,13 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
 # import keeps the plugin loadable (ansible-doc, the sanity import test) and
 # turns a missing library into a clear lookup error at run time.
 try:
-    from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-    from ansible_collections.oci.registry.plugins.module_utils.connect import (
+    from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+    from ansible_collections.oci.registry.plugins.module_utils._connect import (
         connect,
         connection_params,
         resolve_reference,
     )
-    from ansible_collections.oci.registry.plugins.module_utils.resolve import PlatformError, resolve
+    from ansible_collections.oci.registry.plugins.module_utils._resolve import PlatformError, resolve
 except ImportError:
     RegistryClient = None
     PlatformError = resolve = None

@@ -208,19 +208,19 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
     connection_argument_spec,
     fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.blob_writer import (
+from ansible_collections.oci.registry.plugins.module_utils._blob_writer import (
     BlobWriter,
     file_digest,
     validate_chunk_size,
 )
-from ansible_collections.oci.registry.plugins.module_utils.lazy_client import LazyClient
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._lazy_client import LazyClient
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     validate_digest,
     validate_repository,
 )

@@ -110,7 +110,7 @@ trace:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
     collect_names,
     compile_pattern,
@@ -118,8 +118,8 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.options import check_number
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     NotFoundError,
     UnsupportedError,
 )

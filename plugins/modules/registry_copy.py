@@ -587,7 +587,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 import json
 
-from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     auth_suboptions,
     client_from_params,
     connection_argument_spec,
@@ -595,18 +595,18 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.blob_writer import validate_chunk_size
-from ansible_collections.oci.registry.plugins.module_utils.connect import connection_params, target_url
-from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidReferenceError, RegistryError
-from ansible_collections.oci.registry.plugins.module_utils.options import check_number
-from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
+from ansible_collections.oci.registry.plugins.module_utils._blob_writer import validate_chunk_size
+from ansible_collections.oci.registry.plugins.module_utils._connect import connection_params, target_url
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidReferenceError, RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
 
 try:
-    from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
+    from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
 except ImportError:  # requests missing: run_module reports it cleanly
     CopyEngine = None
 try:
-    from ansible_collections.oci.registry.plugins.module_utils.batch_copy import (
+    from ansible_collections.oci.registry.plugins.module_utils._batch_copy import (
         BatchCopy,
         CopyItem,
         expected_digest_refusal,
@@ -668,7 +668,7 @@ def argument_spec():
 
 
 def side_params(params, reference, side_auth, text=None):
-    """Connection parameters of one side, by the one rule of module_utils.connect."""
+    """Connection parameters of one side, by the one rule of module_utils._connect."""
     url = target_url(reference, text, params.get('registry_url'))
     return connection_params(params, target=url, side=side_auth)
 

@@ -178,15 +178,15 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
     connection_argument_spec,
     fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.bulk_delete import DEFAULT_CONCURRENCY, apply
-from ansible_collections.oci.registry.plugins.module_utils.options import check_number
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import DEFAULT_CONCURRENCY, apply
+from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     validate_digest,
     validate_repository,
     validate_tag,

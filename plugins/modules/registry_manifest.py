@@ -220,20 +220,20 @@ trace:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
     connection_argument_spec,
     fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.errors import ProtocolError
-from ansible_collections.oci.registry.plugins.module_utils.media import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import ProtocolError
+from ansible_collections.oci.registry.plugins.module_utils._media import (
     MAX_MANIFEST_SIZE,
     dumps_canonical,
     parse_manifest,
     sha256_digest,
 )
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     validate_digest,
     validate_reference,
     validate_repository,

@@ -263,19 +263,19 @@ trace:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
     connection_argument_spec,
     fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.media import config_platform, index_platforms
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._media import config_platform, index_platforms
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     parse_platform,
     validate_reference,
     validate_repository,
 )
-from ansible_collections.oci.registry.plugins.module_utils.resolve import resolve
+from ansible_collections.oci.registry.plugins.module_utils._resolve import resolve
 
 
 def config_summary(descriptor, data):

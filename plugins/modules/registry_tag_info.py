@@ -349,7 +349,7 @@ trace:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.oci.registry.plugins.module_utils.ansible_module import (
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
     compile_pattern,
     connection_argument_spec,
@@ -357,14 +357,14 @@ from ansible_collections.oci.registry.plugins.module_utils.ansible_module import
     paginate,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils.options import check_number
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     DOCKER_HUB_API,
     split_registry_url,
     validate_repository,
 )
-from ansible_collections.oci.registry.plugins.module_utils.media import Descriptor, group_tags_by_digest
-from ansible_collections.oci.registry.plugins.module_utils.inventory import (
+from ansible_collections.oci.registry.plugins.module_utils._media import Descriptor, group_tags_by_digest
+from ansible_collections.oci.registry.plugins.module_utils._inventory import (
     DEFAULT_CONCURRENCY,
     read_repositories,
     read_repository,

@@ -21,7 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.oci.registry.plugins.lookup import digest as digest_lookup
-from ansible_collections.oci.registry.plugins.module_utils.ansible_module import connection_argument_spec
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import connection_argument_spec
 from ansible_collections.oci.registry.plugins.modules import registry_info
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 

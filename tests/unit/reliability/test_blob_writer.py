@@ -10,11 +10,11 @@ import hashlib
 
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils.blob_writer import BlobWriter, validate_chunk_size
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
-from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidReferenceError, RegistryError
-from ansible_collections.oci.registry.plugins.module_utils.options import MAX_CHUNK_SIZE
+from ansible_collections.oci.registry.plugins.module_utils._blob_writer import BlobWriter, validate_chunk_size
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidReferenceError, RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._options import MAX_CHUNK_SIZE
 from ansible_collections.oci.registry.plugins.modules import registry_blob, registry_copy
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.registries.images import deterministic_bytes

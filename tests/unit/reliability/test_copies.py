@@ -1,7 +1,7 @@
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The copy engine (plugins/module_utils/copy.py) through fault proxies on both sides.
+"""The copy engine (plugins/module_utils/_copy.py) through fault proxies on both sides.
 
 Source: the plain registry behind one proxy; destination: plain2 behind another. Transient
 faults within the budget are survived (skopeo confirms the destination digest); persistent
@@ -22,9 +22,9 @@ import time
 
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
-from ansible_collections.oci.registry.plugins.module_utils.errors import RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
+from ansible_collections.oci.registry.plugins.module_utils._errors import RegistryError
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import (
     assert_one_line,
@@ -155,8 +155,8 @@ def test_copy_persistent_fault_leaves_no_upload_session(faults, registries, sour
 
 KILL_SCRIPT = r"""
 import json, sys
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
 src_url, dest_url, src, dest = sys.argv[1:5]
 with RegistryClient(src_url, timeout=30) as s, RegistryClient(dest_url, timeout=30) as d:
     print(json.dumps(CopyEngine(s, d, concurrency=2).copy(src, dest)), flush=True)

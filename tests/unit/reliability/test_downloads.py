@@ -13,9 +13,9 @@ import os
 
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils import transport as transport_module
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils import _transport as transport_module
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
     RegistryError,
     TransportError,

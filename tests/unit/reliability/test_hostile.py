@@ -24,8 +24,8 @@ import json
 import pytest
 import responses
 
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
     ManifestTooLargeError,
     ProtocolError,

@@ -18,15 +18,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from requests.structures import CaseInsensitiveDict
 
-from ansible_collections.oci.registry.plugins.module_utils.auth import parse_challenges
-from ansible_collections.oci.registry.plugins.module_utils.client import parse_link_next, parse_range_end
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._auth import parse_challenges
+from ansible_collections.oci.registry.plugins.module_utils._client import parse_link_next, parse_range_end
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     InvalidReferenceError,
     RegistryError,
     error_from_response,
 )
-from ansible_collections.oci.registry.plugins.module_utils.media import Descriptor, parse_manifest
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._media import Descriptor, parse_manifest
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     normalize_registry_url,
     parse_platform,
     parse_reference,
@@ -34,7 +34,7 @@ from ansible_collections.oci.registry.plugins.module_utils.reference import (
     validate_repository,
     validate_tag,
 )
-from ansible_collections.oci.registry.plugins.module_utils.transport import parse_retry_after
+from ansible_collections.oci.registry.plugins.module_utils._transport import parse_retry_after
 from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import count_bad_inputs
 
 EXAMPLES = 200

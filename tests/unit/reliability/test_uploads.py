@@ -14,9 +14,9 @@ import hashlib
 
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils import transport as transport_module
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.errors import RegistryError
+from ansible_collections.oci.registry.plugins.module_utils import _transport as transport_module
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import RegistryError
 from ansible_collections.oci.registry.plugins.modules import registry_blob
 from ansible_collections.oci.registry.tests.registries.images import deterministic_bytes
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run

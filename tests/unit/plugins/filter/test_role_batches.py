@@ -2,7 +2,7 @@
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The roles' data shaping (filters over module_utils/role_batches.py) and the shard function; pure."""
+"""The roles' data shaping (filters over module_utils/_role_batches.py) and the shard function; pure."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -20,7 +20,7 @@ from ansible_collections.oci.registry.plugins.filter.mirror_report import mirror
 from ansible_collections.oci.registry.plugins.filter.promote_copy_items import promote_copy_items
 from ansible_collections.oci.registry.plugins.filter.promote_failure import promote_failure
 from ansible_collections.oci.registry.plugins.filter.promote_report import promote_report
-from ansible_collections.oci.registry.plugins.module_utils.shard import ShardError, parse_shard, shard_of
+from ansible_collections.oci.registry.plugins.module_utils._shard import ShardError, parse_shard, shard_of
 
 D1 = 'sha256:' + '1' * 64
 D2 = 'sha256:' + '2' * 64

@@ -18,9 +18,9 @@ from ansible.errors import AnsibleLookupError, AnsibleOptionsError
 
 from ansible_collections.oci.registry.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionFragment
 from ansible_collections.oci.registry.plugins.lookup import digest as digest_module
-from ansible_collections.oci.registry.plugins.module_utils import connect as connect_module
-from ansible_collections.oci.registry.plugins.module_utils import media
-from ansible_collections.oci.registry.plugins.module_utils.errors import NotFoundError, PermissionDeniedError
+from ansible_collections.oci.registry.plugins.module_utils import _connect as connect_module
+from ansible_collections.oci.registry.plugins.module_utils import _media as media
+from ansible_collections.oci.registry.plugins.module_utils._errors import NotFoundError, PermissionDeniedError
 
 PLUGIN = 'oci.registry.digest'
 SECRET = 's3cr3t-Pa55word'

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from ansible_collections.oci.registry.plugins.module_utils import auth
-from ansible_collections.oci.registry.plugins.module_utils.auth import (
+from ansible_collections.oci.registry.plugins.module_utils import _auth as auth
+from ansible_collections.oci.registry.plugins.module_utils._auth import (
     Credentials,
     TokenCache,
     load_credentials,
@@ -18,8 +18,8 @@ from ansible_collections.oci.registry.plugins.module_utils.auth import (
     parse_challenges,
     scopes_cover,
 )
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
     InsufficientScopeError,
     PermissionDeniedError,

@@ -10,14 +10,14 @@ import time
 import pytest
 import responses
 
-from ansible_collections.oci.registry.plugins.module_utils import media
-from ansible_collections.oci.registry.plugins.module_utils.client import (
+from ansible_collections.oci.registry.plugins.module_utils import _media as media
+from ansible_collections.oci.registry.plugins.module_utils._client import (
     RegistryClient,
     UploadSession,
     parse_link_next,
     parse_range_end,
 )
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
     ManifestTooLargeError,
     NotFoundError,

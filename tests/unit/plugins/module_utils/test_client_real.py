@@ -13,9 +13,9 @@ import sys
 import pytest
 import requests
 
-from ansible_collections.oci.registry.plugins.module_utils import media
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils import _media as media
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
     InsufficientScopeError,
     NotFoundError,

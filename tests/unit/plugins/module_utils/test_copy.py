@@ -9,14 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from ansible_collections.oci.registry.plugins.module_utils.blob_writer import StreamBody
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.copy import (
+from ansible_collections.oci.registry.plugins.module_utils._blob_writer import StreamBody
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._copy import (
     CopyEngine,
     CopyError,
     fallback_tag,
 )
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
     DigestMismatchError,
     NotFoundError,

@@ -5,8 +5,8 @@ import json
 import pytest
 import requests
 
-from ansible_collections.oci.registry.plugins.module_utils import media
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils import _media as media
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
     ManifestInvalidError,
     NotFoundError,
@@ -17,7 +17,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     error_from_response,
     scrub,
 )
-from ansible_collections.oci.registry.plugins.module_utils.reference import Platform
+from ansible_collections.oci.registry.plugins.module_utils._reference import Platform
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

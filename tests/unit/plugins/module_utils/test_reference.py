@@ -3,8 +3,8 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidReferenceError
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidReferenceError
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     Platform,
     normalize_registry_url,
     parse_platform,

@@ -11,10 +11,10 @@ import json
 import pytest
 import responses
 
-from ansible_collections.oci.registry.plugins.module_utils import media
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
-from ansible_collections.oci.registry.plugins.module_utils.resolve import PlatformError, resolve
+from ansible_collections.oci.registry.plugins.module_utils import _media as media
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
+from ansible_collections.oci.registry.plugins.module_utils._resolve import PlatformError, resolve
 from ansible_collections.oci.registry.plugins.modules import registry_manifest_info
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run

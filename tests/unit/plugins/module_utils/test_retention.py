@@ -16,14 +16,14 @@ import hypothesis
 import hypothesis.strategies as st
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils.retention import (
+from ansible_collections.oci.registry.plugins.module_utils._retention import (
     RetentionError,
     cleanup_report,
     parse_created,
     plan_cleanup,
     plan_repositories,
 )
-from ansible_collections.oci.registry.plugins.module_utils.shard import (
+from ansible_collections.oci.registry.plugins.module_utils._shard import (
     ShardError,
     parse_shard,
     select_shard,

@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils.auth import Authenticator, load_credentials
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._auth import Authenticator, load_credentials
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
     CredentialsWithheldError,
     InsufficientScopeError,
@@ -25,7 +25,7 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     RegistryError,
     TLSError,
 )
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     normalize_registry_url,
     parse_reference,
     validate_reference,
@@ -98,7 +98,7 @@ def test_which_realms_get_credentials(registry, realm, allowed):
 
 def _push(client, repo):
     data = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
-    from ansible_collections.oci.registry.plugins.module_utils.media import sha256_digest
+    from ansible_collections.oci.registry.plugins.module_utils._media import sha256_digest
 
     digest = sha256_digest(data)
     client.uploads.monolithic_upload(repo, digest, data)
@@ -203,7 +203,7 @@ def test_hanging_credential_helper_is_killed_with_its_children_after_the_timeout
 
 def test_credential_helper_gets_the_task_timeout(tmp_path, monkeypatch):
     seen = []
-    monkeypatch.setattr("ansible_collections.oci.registry.plugins.module_utils.auth.run_credential_helper",
+    monkeypatch.setattr("ansible_collections.oci.registry.plugins.module_utils._auth.run_credential_helper",
                         lambda helper, server, timeout=None: seen.append(timeout))
     auth_file = tmp_path / "config.json"
     auth_file.write_text(json.dumps({"credHelpers": {"reg.example": "any"}}))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils import connect as connect_mod
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidOptionError, RegistryError
-from ansible_collections.oci.registry.plugins.module_utils.options import (
+from ansible_collections.oci.registry.plugins.module_utils import _connect as connect_mod
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidOptionError, RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._options import (
     MAX_CHUNK_SIZE,
     check_number,
     chunk_size_for,
 )
-from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
+from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
 from ansible_collections.oci.registry.plugins.modules import registry_copy
 
 

@@ -6,7 +6,7 @@ import hypothesis
 import hypothesis.strategies as st
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils.semver import (
+from ansible_collections.oci.registry.plugins.module_utils._semver import (
     Range,
     SemverError,
     filter_versions,

@@ -1,6 +1,6 @@
 import pytest
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.errors import TLSError
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import TLSError
 
 
 def test_https_to_plain_registry_says_use_http(registries):

@@ -6,8 +6,8 @@ import pytest
 import requests
 import responses
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import TLSError, TransportError
-from ansible_collections.oci.registry.plugins.module_utils.transport import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import TLSError, TransportError
+from ansible_collections.oci.registry.plugins.module_utils._transport import (
     RequestBody,
     Transport,
     parse_retry_after,
@@ -235,7 +235,7 @@ class _FakeTracer(object):
 @responses.activate
 def test_opentelemetry_span_per_request_when_available(monkeypatch):
     """With the opentelemetry API importable every request becomes a span, like the seed's ActivitySource."""
-    from ansible_collections.oci.registry.plugins.module_utils import tracing
+    from ansible_collections.oci.registry.plugins.module_utils import _tracing as tracing
 
     tracer = _FakeTracer()
 
@@ -256,7 +256,7 @@ def test_opentelemetry_span_per_request_when_available(monkeypatch):
 
 
 def test_tracing_is_a_noop_without_opentelemetry(monkeypatch):
-    from ansible_collections.oci.registry.plugins.module_utils import tracing
+    from ansible_collections.oci.registry.plugins.module_utils import _tracing as tracing
 
     monkeypatch.setattr(tracing, "_otel_trace", None)
     with tracing.span("x", {"a": 1}) as set_attribute:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidOptionError
-from ansible_collections.oci.registry.plugins.module_utils.options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidOptionError
+from ansible_collections.oci.registry.plugins.module_utils._options import check_number
 from ansible_collections.oci.registry.plugins.modules import registry_copy, registry_delete, registry_tag_info
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 

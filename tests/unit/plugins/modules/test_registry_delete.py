@@ -1,15 +1,15 @@
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""registry_delete and module_utils/bulk_delete against a real registry, skopeo as the witness."""
+"""registry_delete and module_utils/_bulk_delete against a real registry, skopeo as the witness."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from ansible_collections.oci.registry.plugins.module_utils.bulk_delete import apply
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import apply
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
 from ansible_collections.oci.registry.plugins.modules import registry_delete
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy

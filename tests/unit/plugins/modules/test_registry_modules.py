@@ -16,7 +16,7 @@ import re
 import pytest
 import responses
 
-from ansible_collections.oci.registry.plugins.module_utils import ansible_module
+from ansible_collections.oci.registry.plugins.module_utils import _ansible_module as ansible_module
 from ansible_collections.oci.registry.plugins.modules import (
     registry_info,
     registry_manifest,

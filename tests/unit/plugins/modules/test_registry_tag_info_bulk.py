@@ -1,7 +1,7 @@
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""registry_tag_info reading many repositories in one run (module_utils/inventory.py), real registry."""
+"""registry_tag_info reading many repositories in one run (module_utils/_inventory.py), real registry."""
 
 from __future__ import annotations
 

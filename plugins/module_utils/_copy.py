@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Copy engine: images and indexes from one repository to another, byte-exact.
 
 The engine plans everything with reads first (HEAD both tags, walk the manifest
@@ -21,17 +25,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.oci.registry.plugins.module_utils.blob_writer import (
+from ansible_collections.oci.registry.plugins.module_utils._blob_writer import (
     Aborted as CopyAborted,
     BlobWriter,
 )
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
     InvalidReferenceError,
     NotFoundError,
     RegistryError,
 )
-from ansible_collections.oci.registry.plugins.module_utils.media import (
+from ansible_collections.oci.registry.plugins.module_utils._media import (
     INDEX_TYPES,
     OCI_INDEX,
     Descriptor,
@@ -41,13 +45,13 @@ from ansible_collections.oci.registry.plugins.module_utils.media import (
     select_platform,
     sha256_digest,
 )
-from ansible_collections.oci.registry.plugins.module_utils.options import check_number
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     ImageReference,
     parse_platform,
     parse_reference,
 )
-from ansible_collections.oci.registry.plugins.module_utils.resolve import PlatformError, check_image_platform
+from ansible_collections.oci.registry.plugins.module_utils._resolve import PlatformError, check_image_platform
 
 DEFAULT_CONCURRENCY = 4
 # Referrers of referrers (a signature on an SBOM) are followed this deep.

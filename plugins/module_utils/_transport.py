@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """HTTP transport: one requests.Session with TLS options, retries and safe redirects.
 
 Why not plain ``requests`` defaults:
@@ -45,14 +49,14 @@ except ImportError:  # the module reports this through missing_required_lib
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     ProtocolError,
     RegistryError,
     TLSError,
     TransportError,
 )
-from ansible_collections.oci.registry.plugins.module_utils.options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
-from ansible_collections.oci.registry.plugins.module_utils.tracing import TraceLog, safe_host, safe_path, span
+from ansible_collections.oci.registry.plugins.module_utils._options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from ansible_collections.oci.registry.plugins.module_utils._tracing import TraceLog, safe_host, safe_path, span
 
 # The one list of answers worth another try, for every request and every upload step.
 RETRY_STATUSES = (429, 502, 503, 504)

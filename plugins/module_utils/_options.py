@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Connection defaults and the ranges of numeric options, defined once.
 
 Importable without Ansible and without requests: modules, the digest lookup, the client and
@@ -13,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidOptionError
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidOptionError
 
 DEFAULT_TIMEOUT = 60
 DEFAULT_RETRIES = 3

@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Registry authentication: challenges, Basic, Bearer tokens, token cache, credential files.
 
 Token flow (distribution token spec, docs/spec/auth/token.md and oauth.md):
@@ -32,12 +36,12 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, keeps sanit
     from urlparse import urlsplit  # type: ignore
     from urllib import urlencode  # type: ignore
 
-from ansible_collections.oci.registry.plugins.module_utils.challenge import (  # noqa: F401 (re-exported)
+from ansible_collections.oci.registry.plugins.module_utils._challenge import (  # noqa: F401 (re-exported)
     Challenge,
     parse_challenges,
     preferred_challenge,
 )
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
     CredentialsWithheldError,
     InsufficientScopeError,
@@ -45,9 +49,9 @@ from ansible_collections.oci.registry.plugins.module_utils.errors import (
     RegistryError,
     parse_error_body,
 )
-from ansible_collections.oci.registry.plugins.module_utils.options import DEFAULT_TIMEOUT
-from ansible_collections.oci.registry.plugins.module_utils.reference import normalize_registry_host
-from ansible_collections.oci.registry.plugins.module_utils.transport import RequestBody
+from ansible_collections.oci.registry.plugins.module_utils._options import DEFAULT_TIMEOUT
+from ansible_collections.oci.registry.plugins.module_utils._reference import normalize_registry_host
+from ansible_collections.oci.registry.plugins.module_utils._transport import RequestBody
 
 AUTH_TYPES = ("auto", "basic", "token", "anonymous", "none")
 # Used when a caller gives no timeout; clients pass their own (the task's) timeout.

@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Media types, manifest and index models, platform selection."""
 
 from __future__ import absolute_import, division, print_function
@@ -10,8 +14,8 @@ __metaclass__ = type
 import hashlib
 import json
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import NotFoundError, ProtocolError
-from ansible_collections.oci.registry.plugins.module_utils.reference import Platform, parse_platform
+from ansible_collections.oci.registry.plugins.module_utils._errors import NotFoundError, ProtocolError
+from ansible_collections.oci.registry.plugins.module_utils._reference import Platform, parse_platform
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

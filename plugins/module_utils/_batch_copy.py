@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Many copies in one run: select, pin, guard and plan every image, then write.
 
 The copy engine (copy.py) owns one copy; this service owns a set of them, as
@@ -29,14 +33,14 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.oci.registry.plugins.module_utils.copy import CopyEngine
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     InvalidReferenceError,
     NotFoundError,
     RegistryError,
 )
-from ansible_collections.oci.registry.plugins.module_utils.options import check_number
-from ansible_collections.oci.registry.plugins.module_utils.semver import SemverError, filter_versions
+from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._semver import SemverError, filter_versions
 
 DEFAULT_IMAGE_CONCURRENCY = 4
 

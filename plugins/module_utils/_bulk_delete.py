@@ -2,6 +2,10 @@
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Remove tags and delete manifests across repositories, without losing what a tag now uses.
 
 Private to the collection, no compatibility promise; ``docs/dev`` holds the contract.
@@ -24,8 +28,8 @@ from __future__ import absolute_import, division, print_function
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import NotFoundError, RegistryError
-from ansible_collections.oci.registry.plugins.module_utils.media import INDEX_TYPES
+from ansible_collections.oci.registry.plugins.module_utils._errors import NotFoundError, RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._media import INDEX_TYPES
 
 __metaclass__ = type  # pylint: disable=invalid-name
 

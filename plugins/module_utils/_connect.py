@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """``connect(options) -> RegistryClient``: the one rule for which options reach which registry.
 
 Used by every module, the digest lookup and both sides of registry_copy, so the three can no
@@ -30,14 +34,14 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidReferenceError
-from ansible_collections.oci.registry.plugins.module_utils.options import (
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidReferenceError
+from ansible_collections.oci.registry.plugins.module_utils._options import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     check_number,
 )
-from ansible_collections.oci.registry.plugins.module_utils.reference import (
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
     normalize_registry_url,
     parse_reference,
     split_registry_url,

@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Retention planning for the ``oci.registry.cleanup`` role.
 
 Pure Python (no Ansible, no network): the role gathers tags and manifests with the info modules,
@@ -27,7 +31,7 @@ import calendar
 import re
 import time
 
-from ansible_collections.oci.registry.plugins.module_utils.media import INDEX_TYPES
+from ansible_collections.oci.registry.plugins.module_utils._media import INDEX_TYPES
 
 __metaclass__ = type  # pylint: disable=invalid-name
 

@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Platform resolution, written once for the digest lookup, registry_manifest_info and the copy engine.
 
 The rule: an index gives the first image manifest whose platform matches
@@ -17,9 +21,9 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import NotFoundError
-from ansible_collections.oci.registry.plugins.module_utils.media import config_platform, select_platform
-from ansible_collections.oci.registry.plugins.module_utils.reference import Platform, parse_platform
+from ansible_collections.oci.registry.plugins.module_utils._errors import NotFoundError
+from ansible_collections.oci.registry.plugins.module_utils._media import config_platform, select_platform
+from ansible_collections.oci.registry.plugins.module_utils._reference import Platform, parse_platform
 
 # digest: of the selected image manifest; result: its ManifestResult (None when not fetched);
 # index: the ManifestResult of the index it was selected from (None for a single image);

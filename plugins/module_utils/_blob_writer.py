@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Putting a blob into a repository, written once for registry_blob and the copy engine.
 
 BlobWriter tries the cheapest way first: a cross-repository mount, then one
@@ -18,15 +22,15 @@ from __future__ import annotations
 import hashlib
 from collections import namedtuple
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
     InvalidReferenceError,
     ProtocolError,
     UPLOAD_LOST_CODES,
     RegistryError,
 )
-from ansible_collections.oci.registry.plugins.module_utils.options import check_number, chunk_size_for
-from ansible_collections.oci.registry.plugins.module_utils.transport import (
+from ansible_collections.oci.registry.plugins.module_utils._options import check_number, chunk_size_for
+from ansible_collections.oci.registry.plugins.module_utils._transport import (
     READ_CHUNK,
     parse_retry_after,
     retryable_error,

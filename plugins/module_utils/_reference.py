@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Image references, registry URLs, digests and platforms.
 
 Grammar follows the distribution reference package (docker/distribution
@@ -14,7 +18,7 @@ __metaclass__ = type
 import re
 from collections import namedtuple
 
-from ansible_collections.oci.registry.plugins.module_utils.errors import InvalidReferenceError
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidReferenceError
 
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
 DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")

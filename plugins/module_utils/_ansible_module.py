@@ -2,6 +2,10 @@
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 
 """Glue between AnsibleModule and the registry client.
 
@@ -35,20 +39,20 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 try:
-    from ansible_collections.oci.registry.plugins.module_utils.client import RegistryClient, iterate_pages
-    from ansible_collections.oci.registry.plugins.module_utils.connect import connect
+    from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient, iterate_pages
+    from ansible_collections.oci.registry.plugins.module_utils._connect import connect
 except ImportError:
     RegistryClient = iterate_pages = connect = None
     CLIENT_IMPORT_ERROR = traceback.format_exc()
 else:
     CLIENT_IMPORT_ERROR = None
 
-from ansible_collections.oci.registry.plugins.module_utils.auth import AUTH_TYPES
-from ansible_collections.oci.registry.plugins.module_utils.errors import (
+from ansible_collections.oci.registry.plugins.module_utils._auth import AUTH_TYPES
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
     InvalidReferenceError,
     RegistryError,
 )
-from ansible_collections.oci.registry.plugins.module_utils.options import (
+from ansible_collections.oci.registry.plugins.module_utils._options import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     check_number,

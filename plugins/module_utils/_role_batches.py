@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Data shaping of the promote and mirror roles: role variables -> registry_copy ``images``, and back.
 
 Pure functions, used by the filters promote_copy_items, promote_report, mirror_copy_items and
@@ -12,8 +16,8 @@ Pure Python; no Ansible imports.
 
 from __future__ import annotations
 
-from ansible_collections.oci.registry.plugins.module_utils.reference import parse_reference
-from ansible_collections.oci.registry.plugins.module_utils.shard import in_shard, parse_shard
+from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
+from ansible_collections.oci.registry.plugins.module_utils._shard import in_shard, parse_shard
 
 
 class RoleInputError(ValueError):

@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
 """Typed errors of the registry client.
 
 Every error renders as one line a user can act on: what failed, where, what the
@@ -17,7 +21,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.oci.registry.plugins.module_utils.challenge import parse_challenges
+from ansible_collections.oci.registry.plugins.module_utils._challenge import parse_challenges
 
 # Headers worth keeping on an error; everything else (cookies, tokens echoed by
 # proxies) is dropped so an error can be returned from a module unchanged.
