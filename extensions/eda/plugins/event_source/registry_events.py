@@ -25,7 +25,8 @@ description:
     (V(distribution), V(harbor) or V(quay)), C(scan) (the scan summary for V(scan) events, else null) and
     C(raw) (the registry's own event)."
   - Distribution also notifies about every layer (blob) it receives or serves; those carry no tag and
-    cannot be promoted, so only manifest events are kept.
+    cannot be promoted, so only manifest events are kept. Its delete events carry only the repository and
+    the digest (deleted manifest) or the tag (tag removed with it).
   - Quay's push notification names the tags but not the digest, so C(digest) is null for Quay pushes.
   - A request is refused with a 4xx status and nothing is queued when the token does not match, the
     content type is not JSON, the body is larger than O(max_body_bytes), is not valid JSON or has a shape
@@ -209,12 +210,16 @@ def _host_of(reference_like):
     return head or None
 
 
-def _is_manifest_event(target):
+def _is_manifest_event(action, target):
     url = _text(target.get("url")) or ""
     if "/manifests/" in url:
         return True
     if "/blobs/" in url:
         return False
+    if target.get("mediaType") is None and action == "delete":
+        # Delete events carry only repository and digest (or tag); a blob deleted through the API
+        # looks the same, but nothing deletes single blobs in the flows this source serves.
+        return True
     return target.get("mediaType") in MANIFEST_TYPES
 
 
@@ -233,9 +238,9 @@ def _distribution_events(payload):
         if not isinstance(target, dict):
             raise PayloadError("%s has no target" % where)
         repository = _required_text(target, "repository", where + ".target")
-        if action not in DISTRIBUTION_ACTIONS and action != "mount":
-            raise PayloadError("%s has the unknown action %r" % (where, action))
-        if action == "mount" or not _is_manifest_event(target):
+        # mount (a blob linked from another repository), and actions newer registries may add, name no
+        # image; refusing them would only make the registry retry the whole delivery.
+        if action not in DISTRIBUTION_ACTIONS or not _is_manifest_event(action, target):
             continue
         request = item.get("request") if isinstance(item.get("request"), dict) else {}
         url = urlsplit(_text(target.get("url")) or "")
