@@ -38,6 +38,7 @@ RUNNER = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
 pytestmark = pytest.mark.skipif(not os.access(RUNNER, os.X_OK), reason="ansible-runner (requirements-dev.txt) is not installed")
 
 GUIDE = os.path.join(awx_rendering.ROOT, "docs", "docsite", "rst", "guide_awx.rst")
+PROMOTE_EVENT = os.path.join(awx_rendering.ROOT, "extensions", "eda", "playbooks", "promote_event.yml")
 SLICES = 3
 # AWX's own prompt-to-answer map; nothing in these jobs prompts, but its values must not leak either.
 PASSWORDS = {r"^Vault password:\s*?$": "vault-" + secrets.token_hex(8)}
@@ -218,6 +219,20 @@ def test_promotion_and_sliced_cleanup_as_awx_runs_them(registries, skopeo, tmp_p
                                      {"localhost": {"ansible_connection": "local"}})
     promote_job = Job(promote_dir, "promote.yml", "4242")
 
+    # The job template EDA controller launches (run_job_template) with the registry event as extra var.
+    pushed = images.push_oci_image(registries, "basic", prefix + "/evt", "2.0.0", seed="hevents-awx-event")
+    basic = registries["registries"]["basic"]
+    event = {"id": "evt-1", "registry": basic["host"], "registry_url": basic["url"], "repository": prefix + "/evt",
+             "tag": "2.0.0", "digest": pushed.digest, "media_type": pushed.media_type, "action": "push",
+             "actor": "ci", "source": "distribution", "scan": None, "raw": {}}
+    with open(PROMOTE_EVENT, encoding="utf-8") as handle:
+        event_playbook = handle.read()
+    event_dir = str(tmp_path / "event")
+    _private_data_dir(event_dir, registries, {"promote_event.yml": event_playbook},
+                      {"registry_event": event, "promote_event_dest_registry": registries["registries"]["token"]["url"]},
+                      {"localhost": {"ansible_connection": "local"}})
+    event_job = Job(event_dir, "promote_event.yml", "4343")
+
     # The sliced cleanup job template: AWX gives slice k of N the hosts k, k+N, ... of the inventory.
     shard_hosts = sorted(guide["shards"]["all"]["hosts"].items(), key=lambda item: item[1]["shard_index"])[:SLICES]
     group_vars = dict(guide["shards"]["all"]["vars"], shard_count=SLICES)
@@ -231,7 +246,7 @@ def test_promotion_and_sliced_cleanup_as_awx_runs_them(registries, skopeo, tmp_p
         slice_jobs.append(Job(slice_dir, "cleanup-sharded.yml", "5000%d" % number, limit=limit))
 
     # AWX runs the jobs side by side (the slices on whatever execution nodes have capacity).
-    for label, job in [("promotion", promote_job)] + [("slice %d" % n, job) for n, job in enumerate(slice_jobs)]:
+    for label, job in [("promotion", promote_job), ("event promotion", event_job)] + [("slice %d" % n, job) for n, job in enumerate(slice_jobs)]:
         errors = job.wait()
         assert job.status == "successful", "%s: %s\n%s\n%s" % (label, job.status, job.read("stdout")[-4000:], errors[-2000:])
         job.assert_no_secret(secrets_used)
@@ -239,6 +254,8 @@ def test_promotion_and_sliced_cleanup_as_awx_runs_them(registries, skopeo, tmp_p
     # The promotion: the tested digest under the tag and under stable, on the token registry.
     for tag in ("1.4.0", "stable"):
         assert skopeo.inspect_digest("token", prefix + "/app", tag, user="admin") == release.digest
+
+    assert skopeo.inspect_digest("token", prefix + "/evt", "2.0.0", user="admin") == pushed.digest
 
     # The slices together cleaned every repository, each exactly once.
     handled = []
