@@ -21,9 +21,7 @@ __metaclass__ = type
 import base64
 import json
 import os
-import re
 import secrets
-import stat
 
 import subprocess
 import sys
@@ -101,7 +99,7 @@ def _private_data_dir(root, registries, playbooks, extravars, hosts, group_vars=
         "AWX_HOST": "https://awx.example.com", "JOB_ID": "4242", "INVENTORY_ID": "7", "PROJECT_REVISION": "0123abc",
         "ANSIBLE_COLLECTIONS_PATH": _collections_path(),
     }
-    secrets_used = [value for value in PASSWORDS.values()]
+    secrets_used = list(PASSWORDS.values())
     for definition_name, variant, prefix in ((awx_rendering.SOURCE, "basic", "src"), (awx_rendering.DESTINATION, "token", "dst")):
         inputs = _credential_inputs(registries, variant)
         secrets_used.append(inputs["password"])
@@ -113,8 +111,8 @@ def _private_data_dir(root, registries, playbooks, extravars, hosts, group_vars=
             _write(os.path.join(files_dir, key), content)
         envvars.update(injected)
     _write(os.path.join(env_dir, "envvars"), json.dumps(envvars))
-    _write(os.path.join(env_dir, "extravars"), json.dumps(dict(extravars, awx_job_id=4242, tower_job_id=4242,
-                                                              awx_job_template_name="oci.registry test")))
+    job_vars = dict(extravars, awx_job_id=4242, tower_job_id=4242, awx_job_template_name="oci.registry test")
+    _write(os.path.join(env_dir, "extravars"), json.dumps(job_vars))
     _write(os.path.join(env_dir, "passwords"), json.dumps(PASSWORDS))
     _write(os.path.join(env_dir, "settings"), json.dumps({"job_timeout": 300, "pexpect_timeout": 5,
                                                           "suppress_ansible_output": True}))

@@ -168,6 +168,8 @@ HARBOR_CLOUDEVENT_TYPES = {
     "harbor.artifact.pushed": "push", "harbor.artifact.deleted": "delete", "harbor.artifact.pulled": "pull",
     "harbor.scan.completed": "scan", "harbor.scan.failed": "scan",
 }
+ARGUMENTS = ("host", "port", "certfile", "keyfile", "token", "actions", "repository_regex", "tag_regex", "registry_url",
+             "max_body_bytes", "dedup_size", "dedup_seconds")
 DEFAULTS = {"host": "0.0.0.0", "max_body_bytes": 1048576, "dedup_size": 4096, "dedup_seconds": 600}
 
 
@@ -438,6 +440,10 @@ def _positive_int(args, name, maximum=None):
 def parse_args(args):
     """Validated settings from the rulebook's source arguments; ValueError names the argument to fix."""
     args = dict(args or {})
+    # Keys starting with "_" or "eda_" are left to the tools that run sources.
+    unknown = sorted(key for key in args if key not in ARGUMENTS and not key.startswith(("_", "eda_")))
+    if unknown:
+        raise ValueError("registry_events: unknown argument(s) %s; known: %s" % (", ".join(unknown), ", ".join(ARGUMENTS)))
     if args.get("port") in (None, ""):
         raise ValueError("registry_events: the port argument is required")
     settings = {
@@ -562,8 +568,10 @@ class Listener:
             else:
                 accepted.append(event)
         for event in accepted:
-            await self.queue.put(event)
+            # Remembered before the first await, so a concurrent redelivery cannot slip in between.
             self.recent.add(event["id"])
+        for event in accepted:
+            await self.queue.put(event)
             queued += 1
         LOGGER.info("registry_events: %d queued, %d filtered, %d duplicates", queued, filtered, duplicates)
         return web.json_response({"queued": queued, "filtered": filtered, "duplicates": duplicates})

@@ -15,6 +15,7 @@ import socket
 
 import pytest
 import requests
+import yaml
 
 from hypothesis import given, settings, strategies as st
 
@@ -274,10 +275,21 @@ def test_tls(tmp_path):
     ({"port": 5001, "keyfile": "/k.pem"}, "keyfile needs certfile"),
     ({"port": 5001, "registry_url": "registry:5000"}, "registry_url must look like"),
     ({"port": 5001, "max_body_bytes": 0}, "max_body_bytes must be between"),
+    ({"port": 5001, "tag_regexp": "^v"}, r"unknown argument\(s\) tag_regexp; known: host, port"),
 ])
 def test_bad_arguments_name_what_to_fix(args, message):
     with pytest.raises(ValueError, match=message):
         registry_events.parse_args(args)
+
+
+def test_documented_options_are_the_arguments():
+    documented = yaml.safe_load(registry_events.DOCUMENTATION)["options"]
+    assert tuple(documented) == registry_events.ARGUMENTS
+    for name, option in documented.items():
+        if "default" in option and name != "actions":
+            assert registry_events.DEFAULTS[name] == option["default"]
+    assert tuple(documented["actions"]["default"]) == registry_events.DEFAULT_ACTIONS
+    assert tuple(documented["actions"]["choices"]) == registry_events.ACTIONS
 
 
 def test_unreadable_certificate_is_a_clear_error(tmp_path):
