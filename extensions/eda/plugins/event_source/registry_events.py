@@ -151,6 +151,8 @@ DEFAULT_ACTIONS = ("push", "delete", "scan")
 DISTRIBUTION_TYPES = ("application/vnd.docker.distribution.events.v1+json",
                       "application/vnd.docker.distribution.events.v2+json")
 JSON_TYPES = ("application/json", "application/cloudevents+json")
+# ansible-rulebook loads a source by its file path, without the collection on sys.path, so the source
+# cannot import plugins/module_utils (where the collection's media types live) and names its own.
 MANIFEST_TYPES = frozenset((
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -206,10 +208,12 @@ def _event(event_id, source, action, registry, registry_url, repository, tag=Non
     }
 
 
-def _host_of(reference_like):
+def _host_of(reference_like, where):
     """The registry host of 'host[:port]/repo[:tag]' as Harbor and Quay write them."""
     head = reference_like.split("://", 1)[-1].split("/", 1)[0]
-    return head or None
+    if not head:
+        raise PayloadError("%s names no registry host" % where)
+    return head
 
 
 def _is_manifest_event(action, target):
@@ -294,7 +298,7 @@ def _harbor_resources(payload, data, event_type, action, base_id, actor):
         where = "event_data.resources[%d]" % index
         if not isinstance(resource, dict):
             raise PayloadError("%s is not an object" % where)
-        registry = _host_of(_required_text(resource, "resource_url", where))
+        registry = _host_of(_required_text(resource, "resource_url", where), where + ".resource_url")
         digest = _text(resource.get("digest"))
         tag = _text(resource.get("tag"))
         if digest is None and tag is None:
@@ -333,7 +337,7 @@ def _harbor_cloudevents(payload):
 
 def _quay_events(payload):
     repository = _required_text(payload, "repository", "the Quay notification")
-    registry = _host_of(payload["docker_url"])
+    registry = _host_of(payload["docker_url"], "the Quay notification's docker_url")
     if isinstance(payload.get("updated_tags"), list):
         action, tags, scan = "push", payload["updated_tags"], None
     elif isinstance(payload.get("vulnerability"), dict) and isinstance(payload.get("tags"), list):

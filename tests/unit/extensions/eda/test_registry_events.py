@@ -333,3 +333,4 @@ def test_any_json_is_either_events_or_a_payload_error(payload, content_type):
         assert event["action"] in registry_events.ACTIONS
         assert isinstance(event["id"], str) and isinstance(event["repository"], str)
         assert event["tag"] or event["digest"]
+        assert event["registry"] and event["registry_url"].startswith(("http://", "https://"))
