@@ -14,7 +14,9 @@ import yaml
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from ansible_collections.oci.registry.tests.unit.extensions import collection_paths
+
+ROOT = collection_paths.ROOT
 TYPES_DIR = os.path.join(ROOT, 'extensions', 'awx', 'credential_types')
 SOURCE = 'registry.yml'
 DESTINATION = 'registry_destination.yml'

@@ -24,15 +24,14 @@ import os
 import secrets
 
 import subprocess
-import sys
 
 import pytest
 import yaml
 
 from ansible_collections.oci.registry.tests.registries import images
-from ansible_collections.oci.registry.tests.unit.extensions import awx_rendering
+from ansible_collections.oci.registry.tests.unit.extensions import awx_rendering, collection_paths
 
-RUNNER = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
+RUNNER = collection_paths.venv_binary("ansible-runner")
 pytestmark = pytest.mark.skipif(not os.access(RUNNER, os.X_OK), reason="ansible-runner (requirements-dev.txt) is not installed")
 
 GUIDE = os.path.join(awx_rendering.ROOT, "docs", "docsite", "rst", "guide_awx.rst")
@@ -58,15 +57,6 @@ def _guide_blocks():
         text = "\n".join(body).strip("\n") + "\n"
         blocks[text.splitlines()[0].strip()] = text
     return blocks
-
-
-def _collections_path():
-    path = awx_rendering.ROOT
-    while os.path.basename(path) != "ansible_collections" and path != os.path.dirname(path):
-        path = os.path.dirname(path)
-    if os.path.basename(path) == "ansible_collections":
-        return os.path.dirname(path)
-    return os.path.join(awx_rendering.ROOT, ".build")
 
 
 def _credential_inputs(registries, variant):
@@ -97,7 +87,7 @@ def _private_data_dir(root, registries, playbooks, extravars, hosts, group_vars=
         "ANSIBLE_FORCE_COLOR": "False", "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True", "ANSIBLE_PARAMIKO_RECORD_HOST_KEYS": "False",
         "AWX_HOST": "https://awx.example.com", "JOB_ID": "4242", "INVENTORY_ID": "7", "PROJECT_REVISION": "0123abc",
-        "ANSIBLE_COLLECTIONS_PATH": _collections_path(),
+        "ANSIBLE_COLLECTIONS_PATH": collection_paths.collections_path(),
     }
     secrets_used = list(PASSWORDS.values())
     for definition_name, variant, prefix in ((awx_rendering.SOURCE, "basic", "src"), (awx_rendering.DESTINATION, "token", "dst")):

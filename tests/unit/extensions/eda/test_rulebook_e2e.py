@@ -15,26 +15,26 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
-import sys
 import time
 
 import pytest
 
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.registries.skopeo import Skopeo
+from ansible_collections.oci.registry.tests.unit.extensions import collection_paths
 from ansible_collections.oci.registry.tests.unit.extensions.eda.listener import free_port
 from ansible_collections.oci.registry.tests.unit.extensions.eda.notifying_registry import VARIANT, notifying_registry
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
+ROOT = collection_paths.ROOT
 RULEBOOK = os.path.join("extensions", "eda", "rulebooks", "promote_on_push.yml")
 # Java start-up, the first playbook run and the promotion; a bound on waiting, not an assertion.
 PROMOTION_WAIT = 180
 
 
 def _rulebook_binary():
-    candidate = os.path.join(os.path.dirname(sys.executable), "ansible-rulebook")
+    candidate = collection_paths.venv_binary("ansible-rulebook")
     return candidate if os.access(candidate, os.X_OK) else shutil.which("ansible-rulebook")
 
 
@@ -49,17 +49,6 @@ def _java_major():
     return None
 
 
-def _collections_path():
-    """The ansible_collections directory this collection is loaded from (ansible-rulebook finds the source there)."""
-    path = ROOT
-    while os.path.basename(path) != "ansible_collections" and path != os.path.dirname(path):
-        path = os.path.dirname(path)
-    if os.path.basename(path) == "ansible_collections":
-        return os.path.dirname(path)
-    # Run from the repository root (make pytest): .build holds the ansible_collections/oci/registry link.
-    return os.path.join(ROOT, ".build")
-
-
 RULEBOOK_BINARY = _rulebook_binary()
 pytestmark = pytest.mark.skipif(
     RULEBOOK_BINARY is None or (_java_major() or 0) < 17,
@@ -68,7 +57,6 @@ pytestmark = pytest.mark.skipif(
 
 
 def _wait_listening(port, process, output_path):
-    import socket
     deadline = time.monotonic() + PROMOTION_WAIT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -92,8 +80,7 @@ def test_rulebook_promotes_the_pushed_digest(registries, tmp_path):
         "promote_dest_registry": destination["url"], "promote_tag_regex": r"^v?[0-9]+\.[0-9]+\.[0-9]+$",
     }))
     (tmp_path / "inventory.yml").write_text(json.dumps({"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}}))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_FORCE_COLOR="0",
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    env = collection_paths.child_env()
     output_path = str(tmp_path / "rulebook.log")
     with open(output_path, "wb") as output:
         process = subprocess.Popen(
