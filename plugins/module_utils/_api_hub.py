@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover
 
 from ansible_collections.oci.registry.plugins.module_utils._endpoint import ApiGroup
 from ansible_collections.oci.registry.plugins.module_utils._errors import ProtocolError
+from ansible_collections.oci.registry.plugins.module_utils._pagination import iterate_pages
 from ansible_collections.oci.registry.plugins.module_utils._reference import DOCKER_HUB_REGISTRY, validate_repository
 from ansible_collections.oci.registry.plugins.module_utils._transport import origin
 
@@ -65,30 +66,33 @@ class HubApi(ApiGroup):
             return {"Authorization": "Bearer " + self._token}
 
     def list_repository_tags(self, namespace, repository, page_size=100):
-        """Every tag of ``namespace/repository`` with Docker Hub's fields (all pages)."""
+        """Every tag of ``namespace/repository`` with Docker Hub's fields (all pages, each tag once)."""
         validate_repository(namespace)
         validate_repository(repository)
-        url = "%s/v2/namespaces/%s/repositories/%s/tags" % (self.base_url, namespace, repository)
+        first_url = "%s/v2/namespaces/%s/repositories/%s/tags" % (self.base_url, namespace, repository)
         params = {"page_size": int(page_size)} if page_size else None
-        results = []
-        seen = set()
-        while url:
-            if url in seen:
-                break
-            seen.add(url)
-            response = self.endpoint.request("GET", url, params=params, authenticate=False,
+        action = "list Docker Hub tags"
+
+        def fetch(_n, _last, next_url):
+            url = next_url or first_url
+            response = self.endpoint.request("GET", url, params=None if next_url else params, authenticate=False,
                                              headers=self._headers(url), trace_name="hub-tags",
-                                             repository="%s/%s" % (namespace, repository),
-                                             action="list Docker Hub tags")
+                                             repository="%s/%s" % (namespace, repository), action=action)
             try:
                 data = response.json()
             except ValueError:
-                raise ProtocolError("Docker Hub tag list is not JSON", action="list Docker Hub tags")
-            results.extend(data.get("results") or [])
-            next_url = data.get("next")
-            url = urljoin(response.url, next_url) if next_url else None
-            params = None
-        return results
+                raise ProtocolError("Docker Hub tag list is not JSON", action=action)
+            finally:
+                response.close()
+            if not isinstance(data, dict):
+                raise ProtocolError("Docker Hub tag list is not a JSON object", action=action)
+            # Docker Hub pages by position in a list ordered by update time: a tag pushed meanwhile
+            # shifts the pages, so the paginator keeps the first record of each name.
+            results = [entry for entry in data.get("results") or [] if isinstance(entry, dict) and entry.get("name")]
+            next_link = data.get("next")
+            return results, urljoin(response.url, next_link) if next_link else None, None
+
+        return list(iterate_pages(fetch, key=lambda entry: entry["name"], registry=self.registry, action=action))
 
 
 __all__ = ["HUB_API_URL", "HubApi"]

@@ -5,11 +5,11 @@
 # Private to oci.registry: no compatibility promise. Other collections and playbooks must not
 # import this file; names, signatures and behaviour change without notice. The internal contract
 # is docs/dev/client-api.md.
-"""The one paginator of registry listings (catalog, tags), and the page reader both use.
+"""The one paginator of registry listings (catalog, tags, Docker Hub tags), and the page reader.
 
 ``iterate_pages`` walks any listing given a page fetcher: the catalog and tags groups use it
-through ``Listing``, the modules (``_ansible_module.paginate``/``collect_names``) with their own
-fetchers. Registries differ: most send a ``Link`` header, some only honour ``n``/``last``, some
+through ``Listing``, the Docker Hub group and the modules (``_ansible_module.paginate``/
+``collect_names``) with their own fetchers. Registries differ: most send a ``Link`` header, some only honour ``n``/``last``, some
 ignore both; the rules for each live here only.
 """
 
@@ -51,16 +51,18 @@ def query_value(url, name):
     return values[0] if values else None
 
 
-def iterate_pages(fetch, page_size=None, last=None, registry=None, action=None):
-    """Yield every name of a paginated listing once, in the registry's order: the one paginator.
+def iterate_pages(fetch, page_size=None, last=None, registry=None, action=None, key=None):
+    """Yield every entry of a paginated listing once, in the registry's order: the one paginator.
 
-    ``fetch(n, last, next_url)`` returns ``(names, next_url, next_last)`` for one page: the page
-    at ``next_url`` when given, else the page of ``n`` names after ``last``. The next page is
+    ``fetch(n, last, next_url)`` returns ``(entries, next_url, next_last)`` for one page: the page
+    at ``next_url`` when given, else the page of ``n`` entries after ``last``. The next page is
     the ``Link`` URL when the registry sends one, else ``next_last``; with neither, a full
-    page (exactly ``page_size`` names) may still be followed by more, so the next page is
+    page (exactly ``page_size`` entries) may still be followed by more, so the next page is
     asked for after its last name. A registry that ignores ``last`` (distribution 2.x for
-    tags) or repeats itself ends the listing instead of looping.
+    tags) or repeats itself ends the listing instead of looping. Entries are names, or records
+    whose name ``key(entry)`` gives (Docker Hub's tag objects).
     """
+    name_of = key or (lambda entry: entry)
     next_url = None
     cursor = last
     seen = set()
@@ -69,24 +71,29 @@ def iterate_pages(fetch, page_size=None, last=None, registry=None, action=None):
     for page_number in range(MAX_PAGES):
         items, link_url, link_last = fetch(page_size, cursor, next_url)
         items = list(items or [])
+        names = [name_of(item) for item in items]
         full_page = bool(page_size) and len(items) == page_size
-        if page_number == 0 and last is not None and last in items:
+        if page_number == 0 and last is not None and last in names:
             # The registry ignored `last` and sent the list from the start: skip up to it.
-            items = items[items.index(last) + 1:]
-        fresh = [item for item in items if item not in yielded]
-        yielded.update(fresh)
-        yield from fresh
+            skip = names.index(last) + 1
+            items, names = items[skip:], names[skip:]
+        fresh = 0
+        for item, name in zip(items, names):
+            if name not in yielded:
+                yielded.add(name)
+                fresh += 1
+                yield item
         if link_url or link_last:
-            key = link_url or ("last", link_last)
-            if key in seen or (not link_url and link_last == cursor):
+            link_key = link_url or ("last", link_last)
+            if link_key in seen or (not link_url and link_last == cursor):
                 return  # a registry pointing back to a page it already served
-            seen.add(key)
+            seen.add(link_key)
             linked = True
             next_url, cursor = link_url, link_last
             continue
         # A registry that links its pages says so on the last one by not linking.
-        if not linked and full_page and fresh and len(fresh) == len(items) and items[-1] != cursor:
-            next_url, cursor = None, items[-1]
+        if not linked and full_page and fresh and fresh == len(items) and names[-1] != cursor:
+            next_url, cursor = None, names[-1]
             continue
         return
     raise ProtocolError("more than %d pages" % MAX_PAGES, registry=registry, action=action)
