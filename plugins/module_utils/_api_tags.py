@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from collections import namedtuple
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.oci.registry.plugins.module_utils._endpoint import ApiGroup, pull_scopes
 from ansible_collections.oci.registry.plugins.module_utils._media import group_tags_by_digest
@@ -50,9 +49,8 @@ class TagsApi(ApiGroup):
         if not tags:
             return []
         manifests = self._manifests
-        workers = max(1, min(int(concurrency or 1), len(tags)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            heads = list(pool.map(lambda tag: (tag, manifests.head_manifest(repository, tag)), tags))
+        heads = self.endpoint.workers.map(lambda tag: (tag, manifests.head_manifest(repository, tag)), tags,
+                                          concurrency=max(1, int(concurrency or 1)))
         return group_tags_by_digest(heads)  # a tag deleted between listing and HEAD has None
 
 

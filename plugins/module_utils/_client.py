@@ -48,6 +48,7 @@ from ansible_collections.oci.registry.plugins.module_utils._reference import (
     split_registry_url,
 )
 from ansible_collections.oci.registry.plugins.module_utils._transport import Transport
+from ansible_collections.oci.registry.plugins.module_utils._workers import DEFAULT_POOL_SIZE, WorkerPool
 
 
 class RegistryClient(object):
@@ -75,7 +76,10 @@ class RegistryClient(object):
                                   transport=http)
         self.transport = AuthenticatedTransport(http, self.auth)
         self.username = username
-        self.endpoint = endpoint = Endpoint(self.registry_url, self.registry, self.transport, self.auth)
+        # As many threads as connections: more requests in flight would only open and drop connections.
+        self.workers = WorkerPool(transport_options.get("pool_size", DEFAULT_POOL_SIZE))
+        self.endpoint = endpoint = Endpoint(self.registry_url, self.registry, self.transport, self.auth,
+                                            self.workers)
         self.system = SystemApi(endpoint)
         self.catalog = CatalogApi(endpoint)
         self.blobs = BlobsApi(endpoint)
@@ -91,6 +95,7 @@ class RegistryClient(object):
     # ----------------------------------------------------------------- lifecycle
 
     def close(self):
+        self.workers.close()
         self.transport.close()
 
     def __enter__(self):

@@ -18,6 +18,7 @@ __metaclass__ = type
 
 from ansible_collections.oci.registry.plugins.module_utils._auth import repository_scope
 from ansible_collections.oci.registry.plugins.module_utils._errors import UnsupportedError, error_from_response
+from ansible_collections.oci.registry.plugins.module_utils._workers import WorkerPool
 
 DELETE_HINT = ("deletes are disabled on this registry; for the distribution registry set "
                "REGISTRY_STORAGE_DELETE_ENABLED=true (storage.delete.enabled: true)")
@@ -60,13 +61,15 @@ def int_header(headers, name):
 
 
 class Endpoint(object):
-    """One registry as the API groups see it: its URL, the authenticated transport, one request path."""
+    """One registry as the API groups see it: its URL, the authenticated transport, one request path,
+    and the client's worker threads (``workers.map``) for requests sent concurrently."""
 
-    def __init__(self, registry_url, registry, transport, auth):
+    def __init__(self, registry_url, registry, transport, auth, workers=None):
         self.registry_url = registry_url
         self.registry = registry
         self.transport = transport
         self.auth = auth
+        self.workers = workers if workers is not None else WorkerPool()
 
     # The groups' retry waits follow the transport's policy, so every wait in a run is tuned in one place.
     @property

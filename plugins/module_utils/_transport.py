@@ -57,6 +57,7 @@ from ansible_collections.oci.registry.plugins.module_utils._errors import (
 )
 from ansible_collections.oci.registry.plugins.module_utils._options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from ansible_collections.oci.registry.plugins.module_utils._tracing import TraceLog, safe_host, safe_path, span
+from ansible_collections.oci.registry.plugins.module_utils._workers import DEFAULT_POOL_SIZE
 
 # The one list of answers worth another try, for every request and every upload step.
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -225,7 +226,7 @@ class Transport(object):
 
     def __init__(self, validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT,
                  retries=DEFAULT_RETRIES, user_agent=None, trace=False, backoff_factor=0.5, max_backoff=30.0,
-                 max_retry_after=60.0, pool_size=16, sleep=time.sleep):
+                 max_retry_after=60.0, pool_size=DEFAULT_POOL_SIZE, sleep=time.sleep):
         require_requests()
         if ca_path and not os.path.exists(ca_path):
             # Checked with validate_certs=false too: a wrong path would otherwise surface only when
