@@ -40,7 +40,6 @@ from ansible_collections.oci.registry.plugins.module_utils._reference import (
 )
 from ansible_collections.oci.registry.plugins.module_utils._transport import (
     RequestBody,
-    parse_retry_after,
     retryable_error,
 )
 
@@ -51,11 +50,15 @@ def retryable_upload_error(err):
 
 
 def retry_delay(transport, exc, attempt):
-    """How long to wait before retrying after ``exc``: the registry's Retry-After, else the transport's backoff."""
-    delay = parse_retry_after(exc.headers.get("Retry-After")) if exc.headers else None
-    if delay is None or delay > transport.max_retry_after:
-        delay = transport.backoff(attempt)
-    return delay
+    """Seconds to wait before upload retry ``attempt`` after ``exc``, or None when it must not be retried.
+
+    None for an error outside the retry rule, once the transport's ``retries`` are spent, or when
+    the registry's Retry-After is longer than the transport waits for (the transport's one wait
+    rule, ``retry_wait``, so an upload step never retries sooner than the registry asked).
+    """
+    if attempt >= transport.retries or not retryable_upload_error(exc):
+        return None
+    return transport.retry_wait(exc.headers, attempt)
 
 
 def parse_range_end(value):
@@ -181,7 +184,10 @@ class UploadsApi(ApiGroup):
                     return digest  # the registry committed it, only the answer got lost
                 if attempt >= restarts or not body.rewind():
                     raise
-                self.endpoint.sleep(retry_delay(self.endpoint.transport, exc, attempt))
+                delay = self.endpoint.transport.retry_wait(exc.headers, attempt)
+                if delay is None:
+                    raise
+                self.endpoint.sleep(delay)
         raise ProtocolError("upload retries exhausted", registry=self.registry, repository=repository)
 
     def upload_chunk(self, session, data, start=None):

@@ -9,10 +9,9 @@
 
 BlobWriter tries the cheapest way first: a cross-repository mount, then one
 monolithic PUT, then chunked PATCH uploads that resume where the registry
-says it stands. Every step follows one retry policy (retryable_upload_error,
-waits from the client's transport). The upload primitives (start, PATCH,
-PUT, status, cancel, mount) and the retry rule are the uploads group's
-(_api_uploads.py); this module only decides which to call and when to try again.
+says it stands. Every step follows one retry policy, ``retry_delay`` of the
+uploads group (_api_uploads.py), which also owns the upload primitives (start,
+PATCH, PUT, status, cancel, mount); this module only decides which to call.
 
 Pure Python on top of the registry client; no Ansible imports.
 """
@@ -22,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections import namedtuple
 
-from ansible_collections.oci.registry.plugins.module_utils._api_uploads import retry_delay, retryable_upload_error
+from ansible_collections.oci.registry.plugins.module_utils._api_uploads import retry_delay
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
     InvalidReferenceError,
@@ -285,10 +284,11 @@ class BlobWriter(object):
                     result = self._chunked(repository, _Source(_IterFile(body)), digest)
                     return result.size, result.chunks
             except RegistryError as exc:
-                if failures >= self.client.transport.retries or not retryable_upload_error(exc):
+                delay = retry_delay(self.client.transport, exc, failures)
+                if delay is None:
                     raise
                 self._check_abort()
-                self.client.transport.sleep(retry_delay(self.client.transport, exc, failures))
+                self.client.transport.sleep(delay)
                 failures += 1
 
     # ---------------------------------------------------------------- chunked
@@ -323,9 +323,10 @@ class BlobWriter(object):
                 chunks += 1
                 offset = session.offset if session.offset else offset + len(data)
             except RegistryError as exc:
-                if failures >= self.client.transport.retries or not retryable_upload_error(exc):
+                delay = retry_delay(self.client.transport, exc, failures)
+                if delay is None:
                     raise
-                self.client.transport.sleep(retry_delay(self.client.transport, exc, failures))
+                self.client.transport.sleep(delay)
                 failures += 1
                 upload_lost = exc.code in UPLOAD_LOST_CODES
                 offset = None if upload_lost and reader.seekable else self._resume_offset(session, reader)

@@ -274,6 +274,19 @@ class Transport(object):
         ceiling = min(self.max_backoff, self.backoff_factor * (2 ** attempt))
         return random.uniform(ceiling / 2.0, ceiling)
 
+    def retry_wait(self, headers, attempt):
+        """Seconds to wait before another try after an answer with ``headers``, or None for no retry.
+
+        The registry's Retry-After when it sends one, else the backoff. None when it asks for
+        more than ``max_retry_after``: waiting that long inside a task is worse than failing with
+        the reason, and another try before then only counts against its limit again.
+        """
+        value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
+        delay = parse_retry_after(value)
+        if delay is None:
+            return self.backoff(attempt)
+        return None if delay > self.max_retry_after else delay
+
     # ----------------------------------------------------------------- request
 
     def request(self, method, url, headers=None, data=None, params=None, stream=False, allow_redirects=True,
@@ -308,11 +321,8 @@ class Transport(object):
                 raise TransportError("cannot reach %s (%s)" % (safe_host(url), _short_reason(exc)),
                                      registry=safe_host(url), action="%s %s" % (method, safe_path(url)))
             if response.status_code in RETRY_STATUSES and retry and attempt < self.retries:
-                delay = parse_retry_after(response.headers.get("Retry-After"))
+                delay = self.retry_wait(response.headers, attempt)
                 if delay is None:
-                    delay = self.backoff(attempt)
-                elif delay > self.max_retry_after:
-                    # Waiting that long inside a task is worse than failing with the reason.
                     return response
                 if body.rewind():
                     response.close()
