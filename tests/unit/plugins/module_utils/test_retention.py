@@ -444,8 +444,8 @@ def test_the_filters_convert_only_what_they_read_and_plan_the_same():
         {"repository": "team-0/app-000", "changed": True, "error": None, "absent": [], "deleted": ["x"],
          "removed_tags": [{"tag": "0.0", "digest": "x", "via": "manifest"}],
          "refused": [{"tag": "1.0", "digest": digest("x"), "reason": "moved"}]}]}
-    assert cleanup_report(*plain_report_input(plan, applied), mode="delete") == cleanup_report(plan, applied,
-                                                                                                mode="delete")
+    expected = cleanup_report(plan, applied, mode="delete")
+    assert cleanup_report(*plain_report_input(plan, applied), mode="delete") == expected
     assert plain_report_input(plan, {}) == ({"repositories": [
         dict((k, v) for k, v in entry.items() if k != "untag") for entry in plan["repositories"]]},
         {"repositories": []})
