@@ -78,8 +78,17 @@ def inproc(options):
     client = RegistryClient(url)
     profiler = cProfile.Profile() if options.cprofile else None
     phases = []
+    sent = []
+    send = client.transport.request
+
+    def counting(method, *args, **kwargs):
+        sent.append(method)
+        return send(method, *args, **kwargs)
+
+    client.transport.request = counting
 
     def phase(name, fn):
+        del sent[:]
         started = time.monotonic()
         cpu = time.process_time()
         if profiler is not None:
@@ -89,7 +98,8 @@ def inproc(options):
         finally:
             if profiler is not None:
                 profiler.disable()
-            phases.append((name, time.monotonic() - started, time.process_time() - cpu))
+            phases.append((name, time.monotonic() - started, time.process_time() - cpu,
+                           ", ".join("%s %d" % (method, sent.count(method)) for method in sorted(set(sent)))))
 
     regex = re.compile(bench.PATTERN)
     names = phase("catalog", lambda: [name for name in client.catalog.iter_catalog() if regex.search(name)])
@@ -101,8 +111,8 @@ def inproc(options):
         applied = {"repositories": reports}
     report = phase("report", lambda: cleanup_report(plan, applied, mode="delete", dry_run=not options.real))
     client.close()
-    for name, wall, cpu in phases:
-        print("%-10s %6.2f s wall %6.2f s CPU" % (name, wall, cpu))
+    for name, wall, cpu, requests in phases:
+        print("%-10s %6.2f s wall %6.2f s CPU  %s" % (name, wall, cpu, requests))
     print("deleted %d manifests" % report["deleted_manifests"])
     if profiler is not None:
         pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(options.cprofile)
