@@ -18,6 +18,12 @@ once more before deleting manifests. It then refuses:
 - to delete a manifest that a tag the plan does not remove now reaches (directly, or through
   an index at any depth).
 
+Outside check mode, a tag given with the digest of a manifest to delete is not HEADed: where it
+points protects nothing (the plan removes it) and its removal is that manifest's DELETE. The list
+before shows it is still there; the list after the deletes shows it went (still listed: it had
+moved, and is refused as moved, as check mode, which HEADs it, predicts). That is one request per
+repository instead of one per such tag, most of the tags of a cleanup.
+
 The window left is between that last read and each manifest DELETE in the same repository: a
 tag pushed onto a doomed manifest inside it is deleted with it (the registry API has no
 conditional delete). Tags and manifests are removed through the client's ``delete_tag`` (with
