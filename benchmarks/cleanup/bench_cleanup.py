@@ -7,9 +7,10 @@ the newest), with concurrent raw requests (blob mounts, manifest PUTs).
 
 Floor: requests with the same concurrency, making the requests a retention plan needs (catalog, tag
 lists, manifest GETs, config GETs) and, for the real run, the manifest DELETEs. Ours: ansible-playbook
-running the cleanup role (cleanup_mode=delete, default keep pattern), dry run then real run. Prints
-module runs per role run, wall time against the floor, and the peak RSS of any process of the role
-run; writes benchmarks/results/cleanup.md.
+running the cleanup role (cleanup_mode=delete, default keep pattern), dry run then real run. After a
+warm-up, floor and role run alternately ``--rounds`` times and the best of each counts (the machine
+may be shared). Prints module runs per role run, wall and CPU time against the floor, the peak RSS
+of any process of the role run, and the role's slowest tasks; writes benchmarks/results/cleanup.md.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class Floor:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=concurrency * 2)
         self.session.mount("http://", adapter)
         self.requests = 0
+        self.cpu = 0.0
 
     def get(self, path, **kwargs):
         self.requests += 1
@@ -152,7 +154,9 @@ class Floor:
         return names
 
     def run(self, real):
+        """(wall seconds, manifests to delete); the CPU seconds of this process go to ``self.cpu``."""
         started = time.monotonic()
+        cpu = time.process_time()
         regex = re.compile(PATTERN)
         names = [name for name in self.catalog() if regex.search(name)]
         with ThreadPoolExecutor(self.concurrency) as pool:
@@ -182,6 +186,7 @@ class Floor:
                     response = self.session.delete(self.url + "/v2/%s/manifests/%s" % item, timeout=60)
                     response.raise_for_status()
                 list(pool.map(delete, deletes))
+        self.cpu = time.process_time() - cpu
         return time.monotonic() - started, len(deletes)
 
 
@@ -191,15 +196,17 @@ def run_role(url, dry_run, concurrency, workdir, collections_path=None):
     counts = os.path.join(workdir, "counts.json")
     report = os.path.join(workdir, "report.json")
     timing = os.path.join(workdir, "time.txt")
+    task_times = os.path.join(workdir, "tasks.json")
     env = dict(os.environ, ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback_plugins"),
-               ANSIBLE_CALLBACKS_ENABLED="count_modules", COUNT_MODULES_FILE=counts,
+               ANSIBLE_CALLBACKS_ENABLED="count_modules", COUNT_MODULES_FILE=counts, TASK_TIMES_FILE=task_times,
+               SUMMARY_FILE=report,
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
     if collections_path:
         env["ANSIBLE_COLLECTIONS_PATH"] = collections_path
-    argv = ["/usr/bin/time", "-f", "%M %e", "-o", timing, "ansible-playbook", "-i", "localhost,",
+    argv = ["/usr/bin/time", "-f", "%M %U %S", "-o", timing, "ansible-playbook", "-i", "localhost,",
             os.path.join(HERE, "cleanup.yml"), "-e", json.dumps({
                 "bench_registry_url": url, "bench_pattern": PATTERN, "bench_dry_run": dry_run,
-                "bench_concurrency": concurrency, "bench_report": report,
+                "bench_concurrency": concurrency,
                 "ansible_python_interpreter": sys.executable})]
     started = time.monotonic()
     process = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
@@ -208,12 +215,21 @@ def run_role(url, dry_run, concurrency, workdir, collections_path=None):
         log(process.stdout[-3000:] + process.stderr[-3000:])
         raise SystemExit("the cleanup role failed")
     with open(timing) as handle:
-        rss_kib = int(handle.read().split()[0])
+        rss_kib, user, system = handle.read().split()[-3:]
     with open(counts) as handle:
         modules = json.load(handle)
     with open(report) as handle:
         summary = json.load(handle)
-    return seconds, rss_kib / 1024.0, modules, summary
+    with open(task_times) as handle:
+        summary["tasks"] = [(name, seconds) for name, seconds in json.load(handle) if seconds >= 0.5]
+    # CPU of ansible-playbook, its workers and the module processes (not the registry's).
+    summary["cpu"] = float(user) + float(system)
+    return seconds, int(rss_kib) / 1024.0, modules, summary
+
+
+def load():
+    with open("/proc/loadavg") as handle:
+        return handle.read().split()[0]
 
 
 def main():
@@ -221,45 +237,68 @@ def main():
     parser.add_argument("--repositories", type=int, default=5000)
     parser.add_argument("--big-images", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="floor and role run alternately this many times; the best of each counts")
     parser.add_argument("--collections-path", help="run the role of another checkout (a before measurement)")
     options = parser.parse_args()
     state_dir = tempfile.mkdtemp(prefix="oci-registry-cleanup-")
     workdir = tempfile.mkdtemp(prefix="oci-registry-cleanup-run-")
     rows = []
+    loads = [load()]
     try:
         env = launcher.ensure_started(state_dir=state_dir)
         url = env["registries"]["plain"]["url"]
         seed = Seed(env, options.repositories, options.big_images)
         seed_seconds = seed.run()
         floor = Floor(url, options.concurrency)
-        floor_dry, planned = floor.run(real=False)
-        ours_dry, rss_dry, modules_dry, report_dry = run_role(url, True, options.concurrency, workdir, options.collections_path)
-        rows.append(("dry run", floor_dry, ours_dry, rss_dry, modules_dry, report_dry))
-        floor_real, deleted = floor.run(real=True)
-        seed.run(first=False)
-        ours_real, rss_real, modules_real, report_real = run_role(url, False, options.concurrency, workdir, options.collections_path)
-        rows.append(("real run", floor_real, ours_real, rss_real, modules_real, report_real))
-        after = Floor(url, options.concurrency)
-        leftover_dry, leftover = after.run(real=False)
+        # Warm-up (registry and page caches, not counted), then floor and role alternately so that
+        # a load change on a shared machine hits both.
+        planned = floor.run(real=False)[1]
+        for dry_run in (True, False):
+            floors = []
+            ours = []
+            for round_number in range(options.rounds):
+                floor_s, deleted = floor.run(real=not dry_run)
+                floors.append((floor_s, floor.cpu))
+                if not dry_run:
+                    seed.run(first=False)
+                ours.append(run_role(url, dry_run, options.concurrency, workdir, options.collections_path))
+                if not dry_run and round_number < options.rounds - 1:
+                    seed.run(first=False)
+                loads.append(load())
+            best_floor = min(floors)
+            best = min(ours, key=lambda item: item[0])
+            samples = "floor %s; role %s" % (", ".join("%.1f" % f for f, dummy in floors),
+                                             ", ".join("%.1f" % o[0] for o in ours))
+            rows.append(("dry run" if dry_run else "real run", best_floor, best, samples))
+        leftover = Floor(url, options.concurrency).run(real=False)[1]
     finally:
         launcher.stop(state_dir=state_dir)
         shutil.rmtree(state_dir, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
-    ok = leftover == 0 and report_real["deleted_manifests"] == deleted == planned
-    lines = ["| run | floor s | ours s | ratio (target <= %.1f) | peak RSS MiB (target < %d) | module runs | deleted |"
-             % (TARGET_RATIO, RSS_LIMIT_MB), "|---|---|---|---|---|---|---|"]
-    for name, floor_s, ours_s, rss, modules, summary in rows:
-        lines.append("| %s | %.1f | %.1f | %.2f | %.0f | %d (%s) | %d |" % (
-            name, floor_s, ours_s, ours_s / floor_s, rss, sum(modules.values()),
+    ok = leftover == 0 and all(row[2][3]["deleted_manifests"] == planned == deleted for row in rows)
+    lines = ["| run | floor s | ours s | ratio (target <= %.1f) | CPU s floor / ours | peak RSS MiB (target < %d) "
+             "| module runs | deleted | samples s |" % (TARGET_RATIO, RSS_LIMIT_MB),
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, (floor_s, floor_cpu), (ours_s, rss, modules, summary), samples in rows:
+        lines.append("| %s | %.1f | %.1f | %.2f | %.1f / %.1f | %.0f | %d (%s) | %d | %s |" % (
+            name, floor_s, ours_s, ours_s / floor_s, floor_cpu, summary["cpu"], rss, sum(modules.values()),
             ", ".join("%s %d" % (k.split(".")[-1], v) for k, v in sorted(modules.items())),
-            summary["deleted_manifests"]))
+            summary["deleted_manifests"], samples))
+    lines.append("")
+    for name, dummy, (ours_s, rss, modules, summary), samples in rows:
+        lines.append("Best role %s, tasks over 0.5 s: %s." % (name, "; ".join(
+            "%s %.1f s" % (task.split(" : ")[-1], seconds) for task, seconds in summary["tasks"])))
     text = "\n".join(lines)
-    header = ("# Cleanup benchmark\n\n%s, Python %s, %d CPUs; distribution registry (plain HTTP) on 127.0.0.1. "
-              "%d repositories (2 images, 3 tags each) and one with %d images; concurrency %d; seeding %.1f s. "
-              "Floor: plain requests (catalog, tag lists, manifest and config GETs; DELETEs in the real run). "
-              "After the real run the registry has %d manifests left to delete (must be 0).\n\n"
-              % (platform.platform(), platform.python_version(), os.cpu_count() or 0, options.repositories,
-                 options.big_images, options.concurrency, seed_seconds, leftover))
+    header = ("# Cleanup benchmark\n\n%s, Python %s, %d CPUs, load average %s; distribution registry (plain HTTP) "
+              "on 127.0.0.1. %d repositories (2 images, 3 tags each) and one with %d images; concurrency %d; "
+              "seeding %.1f s. Floor: plain requests (catalog, tag lists, manifest and config GETs; DELETEs in the "
+              "real run). Best of %d alternating runs each; CPU is the client side only (the role: ansible-playbook, "
+              "its workers and modules). After the real runs the registry has %d manifests left to delete (must "
+              "be 0).\n\n"
+              % (platform.platform(), platform.python_version(), os.cpu_count() or 0, " to ".join(loads),
+                 options.repositories, options.big_images, options.concurrency, seed_seconds, options.rounds,
+                 leftover))
     print()
     print(header + text)
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)

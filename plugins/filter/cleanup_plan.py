@@ -93,14 +93,19 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.oci.registry.plugins.module_utils._retention import RetentionError, plain, plan_repositories
+from ansible_collections.oci.registry.plugins.module_utils._retention import (
+    RetentionError,
+    plain,
+    plain_inventory,
+    plan_repositories,
+)
 
 
 def cleanup_plan(inventory, keep_patterns=('^latest$',), delete_patterns=None, keep_latest=0, older_than_days=None,
                  mode='untag', now=None):
     try:
         return plan_repositories(
-            plain(inventory),
+            plain_inventory(inventory),
             keep_patterns=plain(list(keep_patterns or [])),
             delete_patterns=None if delete_patterns is None else plain(list(delete_patterns)),
             keep_latest=keep_latest, older_than_days=older_than_days, mode=mode, now=plain(now))

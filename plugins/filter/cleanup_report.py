@@ -56,12 +56,16 @@ _value:
   type: dict
 '''
 
-from ansible_collections.oci.registry.plugins.module_utils._retention import cleanup_report as build_report, plain
+from ansible_collections.oci.registry.plugins.module_utils._retention import (
+    cleanup_report as build_report,
+    plain,
+    plain_report_input,
+)
 
 
 def cleanup_report(plan, applied=None, mode='untag', dry_run=False, check_mode=False):
-    return build_report(plain(plan), plain(applied or {}), mode=plain(mode), dry_run=bool(dry_run),
-                        check_mode=bool(check_mode))
+    plan, applied = plain_report_input(plan, applied or {})
+    return build_report(plan, applied, mode=plain(mode), dry_run=bool(dry_run), check_mode=bool(check_mode))
 
 
 class FilterModule(object):

@@ -18,6 +18,12 @@ once more before deleting manifests. It then refuses:
 - to delete a manifest that a tag the plan does not remove now reaches (directly, or through
   an index at any depth).
 
+Outside check mode, a tag given with the digest of a manifest to delete is not HEADed: where it
+points protects nothing (the plan removes it) and its removal is that manifest's DELETE. The list
+before shows it is still there; the list after the deletes shows it went (still listed: it had
+moved, and is refused as moved, as check mode, which HEADs it, predicts). That is one request per
+repository instead of one per such tag, most of the tags of a cleanup.
+
 The window left is between that last read and each manifest DELETE in the same repository: a
 tag pushed onto a doomed manifest inside it is deleted with it (the registry API has no
 conditional delete). Tags and manifests are removed through the client's ``delete_tag`` (with
@@ -35,24 +41,44 @@ __metaclass__ = type  # pylint: disable=invalid-name
 
 DEFAULT_CONCURRENCY = 8
 MAX_INDEX_DEPTH = 4
+# Requests of one repository step (HEADs of its tags, its manifest deletes) that run in the
+# repository's own worker rather than on the shared request pool.
+SMALL_BATCH = 4
 
 
 class _State(object):
-    """Tags of one repository as the registry has them now: tag -> (digest, media type)."""
+    """Tags of one repository as the registry has them now: tag -> (digest, media type).
 
-    def __init__(self, client, repository, concurrency):
+    Tags in ``unread`` (listed, but with no HEAD of their own) are in ``listed`` and not in ``tags``.
+    """
+
+    def __init__(self, client, repository, run, unread=()):
         self.client = client
         self.repository = repository
         self.tags = {}
         self.exists = True
         try:
-            groups = client.tags.list_tags_by_digests(repository, concurrency=concurrency)
+            self.listed = set(client.tags.iter_tags(repository))
         except NotFoundError:
             self.exists = False
-            groups = []
-        for group in groups:
-            for tag in group["tags"]:
-                self.tags[tag] = (group["digest"], group.get("media_type"))
+            self.listed = set()
+        self.unread = self.listed.intersection(unread)
+        heads = run(lambda tag: (tag, client.manifests.head_manifest(repository, tag)),
+                    sorted(self.listed - self.unread))
+        for tag, descriptor in heads:
+            # None: the tag went away between the listing and its HEAD.
+            if descriptor is not None:
+                self.tags[tag] = (descriptor.digest, descriptor.media_type)
+
+    def read(self, tag):
+        """HEAD one unread tag now; its (digest, media type) or None when it is gone."""
+        self.unread.discard(tag)
+        descriptor = self.client.manifests.head_manifest(self.repository, tag)
+        if descriptor is None:
+            self.listed.discard(tag)
+            return None
+        self.tags[tag] = (descriptor.digest, descriptor.media_type)
+        return self.tags[tag]
 
     def reached_by(self, tags):
         """digest -> the tag (sorted first) through which one of ``tags`` reaches it."""
@@ -95,32 +121,63 @@ def _item_tags(items):
     return result
 
 
-def _apply_repository(client, entry, check_mode, concurrency):
+def _item_digests(items):
+    """([digest], {digest: media type the caller read}) from digests or {digest, media_type} dicts."""
+    digests = []
+    media_types = {}
+    for item in items or []:
+        if isinstance(item, dict):
+            digest = item["digest"]
+            if item.get("media_type"):
+                media_types[digest] = item["media_type"]
+        else:
+            digest = item
+        if digest not in digests:
+            digests.append(digest)
+    return digests, media_types
+
+
+def _apply_repository(client, entry, check_mode, run):
     repository = entry["repository"]
     wanted_tags = _item_tags(entry.get("tags"))
-    wanted_digests = list(entry.get("digests") or [])
+    wanted_digests, given_types = _item_digests(entry.get("digests"))
     report = {"repository": repository, "changed": False, "removed_tags": [], "deleted": [], "absent": [],
               "refused": [], "error": None}
     before = {"tags": {}, "manifests": []}
-    state = _State(client, repository, concurrency)
+    # A tag listed with the digest it points to, where that digest is to be deleted, goes with the
+    # manifest: no request of its own. A real run then does not HEAD it (a listing shows it is still
+    # there; a listing after the deletes shows it went); which tags the plan keeps or does not know
+    # (the ones that protect manifests) is always read. Check mode reads every tag, to predict a tag
+    # that moved.
+    planned = dict((tag, expected) for tag, expected in wanted_tags if expected is not None)
+    with_manifest = () if check_mode else [tag for tag, expected in planned.items() if expected in wanted_digests]
+    state = _State(client, repository, run, with_manifest)
     if not state.exists:
         report["absent"] = [tag for tag, dummy in wanted_tags] + wanted_digests
         return report, before
 
+    def moved(tag, current):
+        report["refused"].append({"tag": tag, "digest": current[0],
+                                  "reason": "moved: points to %s, the plan saw %s" % (current[0], planned[tag])})
+
     removing = set()
     for tag, expected in wanted_tags:
+        if tag in state.unread:
+            removing.add(tag)
+            before["tags"][tag] = expected
+            continue
         current = state.tags.get(tag)
         if current is None:
             report["absent"].append(tag)
         elif expected is not None and current[0] != expected:
-            report["refused"].append({"tag": tag, "digest": current[0],
-                                      "reason": "moved: points to %s, the plan saw %s" % (current[0], expected)})
+            moved(tag, current)
         else:
             removing.add(tag)
             before["tags"][tag] = current[0]
 
     def doomed_digests(current_state):
         """Planned digests nothing surviving reaches, and refusals for the others."""
+        # An unread tag is one the plan removes: where it points now protects nothing.
         survivors = [tag for tag in current_state.tags if tag not in removing]
         reached = current_state.reached_by(survivors)
         allowed = []
@@ -134,9 +191,31 @@ def _apply_repository(client, entry, check_mode, concurrency):
                 allowed.append(digest)
         return allowed, refused
 
+    def confirm(tags, current_state):
+        """The unread ones of ``tags`` that still point where the plan saw them (HEAD now), and the read ones."""
+        confirmed = []
+        for tag in tags:
+            if tag in current_state.unread:
+                current = current_state.read(tag)
+                if current is None:
+                    removing.discard(tag)
+                    before["tags"].pop(tag, None)
+                    report["absent"].append(tag)
+                    continue
+                if current[0] != before["tags"][tag]:
+                    removing.discard(tag)
+                    before["tags"].pop(tag, None)
+                    moved(tag, current)
+                    continue
+            confirmed.append(tag)
+        return confirmed
+
+    def digest_of(tag):
+        return before["tags"][tag] if tag in state.unread else state.tags.get(tag, (None,))[0]
+
     allowed, refused = doomed_digests(state)
-    going_with_digest = set(tag for tag in removing if state.tags[tag][0] in allowed)
-    untag = sorted(removing - going_with_digest)
+    going_with_digest = set(tag for tag in removing if digest_of(tag) in allowed)
+    untag = confirm(sorted(removing - going_with_digest), state)
 
     def untag_all(tags):
         for tag in tags:
@@ -146,21 +225,25 @@ def _apply_repository(client, entry, check_mode, concurrency):
     untag_all(untag)
     if untag and allowed and not check_mode:
         # Untagging took time: read again just before the manifest deletes.
-        state = _State(client, repository, concurrency)
+        state = _State(client, repository, run, [tag for tag in going_with_digest if tag in state.unread])
         allowed, refused = doomed_digests(state)
         # A tag that was to go with a manifest now refused is removed on its own.
-        stranded = sorted(tag for tag in going_with_digest
-                          if state.tags.get(tag, (None,))[0] == before["tags"][tag] and before["tags"][tag] not in allowed)
-        untag_all(stranded)
+        stranded = [tag for tag in sorted(going_with_digest) if before["tags"][tag] not in allowed]
         going_with_digest -= set(stranded)
+        stranded = confirm(stranded, state)
+        untag_all(tag for tag in stranded if state.tags.get(tag, (None,))[0] == before["tags"][tag])
     report["refused"].extend(refused)
 
     tagged_types = dict(state.tags.values())
+    # Digests an unread tag still listed points to (as far as the plan knows): they exist.
+    listed_with = set(before["tags"][tag] for tag in going_with_digest if tag in state.unread)
 
     def media_type_of(digest):
         """(exists, media type); a repeated run must send no write, so look before deleting."""
         if digest in tagged_types:
             return True, tagged_types[digest]
+        if digest in listed_with and digest in given_types:
+            return True, given_types[digest]
         descriptor = client.manifests.head_manifest(repository, digest)
         return descriptor is not None, descriptor.media_type if descriptor is not None else None
 
@@ -173,15 +256,37 @@ def _apply_repository(client, entry, check_mode, concurrency):
             return False
         return True
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        found = dict(zip(allowed, pool.map(media_type_of, allowed)))
-        present = [digest for digest in allowed if found[digest][0]]
-        # Indexes one after the other in the given order (parents first), so no index ever lists a
-        # deleted manifest; then the image manifests, which list no manifest, all at once.
-        indexes = [digest for digest in present if found[digest][1] is None or found[digest][1] in INDEX_TYPES]
-        images = [digest for digest in present if digest not in indexes]
-        gone = dict((digest, delete(digest)) for digest in indexes)
-        gone.update(zip(images, pool.map(delete, images)))
+    found = dict(zip(allowed, run(media_type_of, allowed)))
+    present = [digest for digest in allowed if found[digest][0]]
+    # Indexes one after the other in the given order (parents first), so no index ever lists a
+    # deleted manifest; then the image manifests, which list no manifest, all at once.
+    indexes = [digest for digest in present if found[digest][1] is None or found[digest][1] in INDEX_TYPES]
+    images = [digest for digest in present if digest not in indexes]
+    gone = dict((digest, delete(digest)) for digest in indexes)
+    gone.update(zip(images, run(delete, images)))
+
+    # Unread tags whose manifest is gone: listed again, a tag still there had moved (it did not go).
+    unread_gone = sorted(tag for tag in going_with_digest if tag in state.unread and gone.get(before["tags"][tag]))
+    still_listed = set()
+    if unread_gone:
+        try:
+            still_listed = set(client.tags.iter_tags(repository)).intersection(unread_gone)
+        except NotFoundError:
+            still_listed = set()
+    for tag in sorted(still_listed):
+        current = state.read(tag)
+        going_with_digest.discard(tag)
+        before["tags"].pop(tag, None)
+        if current is not None:
+            moved(tag, current)
+        else:
+            report["absent"].append(tag)
+    # Unread tags whose manifest was already gone: where they point now decides.
+    for tag in sorted(tag for tag in going_with_digest if tag in state.unread and not gone.get(before["tags"][tag])):
+        going_with_digest.discard(tag)
+        if confirm([tag], state):
+            before["tags"].pop(tag, None)
+
     for digest in allowed:
         if not gone.get(digest):
             report["absent"].append(digest)
@@ -189,7 +294,7 @@ def _apply_repository(client, entry, check_mode, concurrency):
         report["deleted"].append(digest)
         before["manifests"].append(digest)
         for tag in sorted(going_with_digest):
-            if state.tags.get(tag, (None,))[0] == digest:
+            if digest_of(tag) == digest:
                 report["removed_tags"].append({"tag": tag, "digest": digest, "via": "manifest"})
     report["removed_tags"].sort(key=lambda item: item["tag"])
     report["changed"] = bool(report["removed_tags"] or report["deleted"])
@@ -205,6 +310,10 @@ def _error_dict(exc):
     return error
 
 
+def _weight(entry):
+    return len(entry.get("tags") or []) + len(entry.get("digests") or [])
+
+
 def apply(client, entries, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
     """Apply every entry ``{repository, tags, digests}``; returns (reports, diff before, diff after).
 
@@ -213,21 +322,30 @@ def apply(client, entries, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
     concurrently.
     """
     concurrency = max(1, int(concurrency or 1))
-    outer = min(concurrency, max(1, len(entries)))
-    # Requests in flight stay at twice ``concurrency`` at most: more than the client's connection
-    # pool holds only opens and drops connections.
-    inner = max(1, (2 * concurrency) // outer)
+    results = [None] * len(entries)
+    # One pool for repositories and one shared by the requests of the big ones: at most twice
+    # ``concurrency`` requests in flight, and no pool (threads) started per repository. A small
+    # repository's few requests run one after the other in its own worker: thousands of them keep
+    # every worker busy anyway. The biggest start first so that none is left running alone at the end.
+    with ThreadPoolExecutor(max_workers=concurrency) as repository_pool, \
+            ThreadPoolExecutor(max_workers=concurrency) as request_pool:
 
-    def one(entry):
-        try:
-            return _apply_repository(client, entry, check_mode, inner)
-        except RegistryError as exc:
-            report = {"repository": entry["repository"], "changed": False, "removed_tags": [], "deleted": [],
-                      "absent": [], "refused": [], "error": _error_dict(exc)}
-            return report, {"tags": {}, "manifests": []}
+        def run(fn, items):
+            if len(items) <= SMALL_BATCH:
+                return [fn(item) for item in items]
+            return list(request_pool.map(fn, items))
 
-    with ThreadPoolExecutor(max_workers=outer) as pool:
-        results = list(pool.map(one, entries))
+        def one(index):
+            entry = entries[index]
+            try:
+                results[index] = _apply_repository(client, entry, check_mode, run)
+            except RegistryError as exc:
+                report = {"repository": entry["repository"], "changed": False, "removed_tags": [], "deleted": [],
+                          "absent": [], "refused": [], "error": _error_dict(exc)}
+                results[index] = (report, {"tags": {}, "manifests": []})
+
+        order = sorted(range(len(entries)), key=lambda index: -_weight(entries[index]))
+        list(repository_pool.map(one, order))
     reports = [report for report, dummy in results]
     diff_before = {}
     diff_after = {}

@@ -219,7 +219,13 @@ def _error_dict(exc):
     return error
 
 
-def describe(repo, details=True):
+# What a retention plan reads (compact results): Ansible's handling of a module result costs about one
+# unit per value in it, and at thousands of repositories the rest would be most of the role's time.
+_COMPACT_TAG_KEYS = ("tag", "digest", "media_type", "created")
+_COMPACT_MANIFEST_KEYS = ("media_type", "size", "children", "blobs")
+
+
+def describe(repo, details=True, compact=False):
     """The result for one repository (see registry_tag_info's RETURN ``repositories``)."""
     result = {"repository": repo.name, "tags": list(repo.tags or []), "error": None, "exists": True}
     if repo.error is not None:
@@ -246,6 +252,12 @@ def describe(repo, details=True):
         objects[digest] = entry["size"]
         objects.update(entry["blobs"])
     result["size"] = sum(objects.values())
+    if compact:
+        result["tag_details"] = [dict((key, detail[key]) for key in _COMPACT_TAG_KEYS)
+                                 for detail in result["tag_details"]]
+        result["manifests"] = dict((digest, dict((key, entry[key]) for key in _COMPACT_MANIFEST_KEYS))
+                                   for digest, entry in manifests.items())
+        del result["referrers"], result["size"]
     return result
 
 
@@ -264,11 +276,14 @@ def tag_details(repo):
     return details
 
 
-def read_repositories(client, names, concurrency=DEFAULT_CONCURRENCY, details=True):
-    """Per repository (in ``names`` order) its tags, tag details, manifest graph, size and error."""
+def read_repositories(client, names, concurrency=DEFAULT_CONCURRENCY, details=True, compact=False):
+    """Per repository (in ``names`` order) its tags, tag details, manifest graph, size and error.
+
+    ``compact``: only what a retention plan reads (see ``describe``).
+    """
     repos = [_Repo(name) for name in names]
     InventoryReader(client, concurrency, details).read(repos)
-    return [describe(repo, details) for repo in repos]
+    return [describe(repo, details, compact) for repo in repos]
 
 
 def read_repository(client, name, tags, concurrency=DEFAULT_CONCURRENCY):

@@ -423,14 +423,66 @@ def plain(value):
     return value
 
 
+# Ansible hands a filter a variable as lazy containers that look at every value when it is read:
+# the filters convert only the keys the planner and the report read, which at thousands of
+# repositories is most of their time (registry_tag_info also returns what people read, such as
+# platforms, sizes and referrers).
+_TAG_KEYS = ("tag", "digest", "created", "media_type")
+_MANIFEST_KEYS = ("manifest", "media_type", "size", "children", "blobs", "mediaType", "manifests", "config",
+                  "layers", "fsLayers")
+_PLAN_KEYS = ("repository", "exists", "error", "kept", "removed", "delete", "reclaimable_bytes", "warnings")
+_APPLIED_KEYS = ("repository", "changed", "refused", "error")
+
+
+def _pick(value, keys):
+    if not isinstance(value, dict):
+        return plain(value)
+    return dict((key, plain(value[key])) for key in keys if key in value)
+
+
+def plain_inventory(inventory):
+    """What :func:`plan_repositories` reads of ``registry_tag_info``'s ``repositories``, as plain data."""
+    result = []
+    for entry in inventory or []:
+        if not isinstance(entry, dict):
+            result.append(plain(entry))
+            continue
+        item = dict((key, plain(entry[key])) for key in ("repository", "error", "exists") if key in entry)
+        if "tag_details" in entry:
+            details = entry["tag_details"]
+            item["tag_details"] = ([_pick(detail, _TAG_KEYS) for detail in details]
+                                   if isinstance(details, list) else plain(details))
+        if "manifests" in entry:
+            manifests = entry["manifests"]
+            item["manifests"] = (dict((str(digest), _pick(manifest, _MANIFEST_KEYS))
+                                      for digest, manifest in manifests.items())
+                                 if isinstance(manifests, dict) else plain(manifests))
+        result.append(item)
+    return result
+
+
+def plain_report_input(plan, applied):
+    """What :func:`cleanup_report` reads of the plan and of ``registry_delete``'s result, as plain data."""
+    plan = plan if isinstance(plan, dict) else {}
+    applied = applied if isinstance(applied, dict) else {}
+    return ({"repositories": [_pick(entry, _PLAN_KEYS) for entry in plan.get("repositories") or []]},
+            {"repositories": [_pick(entry, _APPLIED_KEYS) for entry in applied.get("repositories") or []]})
+
+
+def _digest_item(digest, manifest):
+    media_type = manifest.get("media_type") if isinstance(manifest, dict) else None
+    return {"digest": digest, "media_type": media_type} if media_type else digest
+
+
 def plan_repositories(inventory, **options):
     """The plan for many repositories from ``registry_tag_info``'s bulk result (``repositories``).
 
     ``options`` are those of :func:`plan_cleanup` but ``repository``. Returns ``repositories`` (per
     repository: ``repository``, ``exists``, ``error``, ``kept``, ``removed``, ``untag``, ``delete``,
     ``reclaimable_bytes``, ``warnings``) and ``apply``: the entries ``registry_delete`` takes
-    (``repository``, ``tags`` as ``{tag, digest}`` so a moved tag is refused, ``digests``), only for
-    repositories with something to remove.
+    (``repository``, ``tags`` as ``{tag, digest}`` so a moved tag is refused, ``digests`` as
+    ``{digest, media_type}`` where the media type was read), only for repositories with something to
+    remove.
     """
     planned = []
     to_apply = []
@@ -451,9 +503,11 @@ def plan_repositories(inventory, **options):
             report[key] = plan[key]
         planned.append(report)
         if plan["removed"]:
+            manifests = entry.get("manifests") or {}
             to_apply.append({"repository": name,
                              "tags": [{"tag": item["tag"], "digest": item["digest"]} for item in plan["removed"]],
-                             "digests": plan["delete"]})
+                             # With the media type read here, registry_delete needs no HEAD per digest.
+                             "digests": [_digest_item(digest, manifests.get(digest)) for digest in plan["delete"]]})
     return {"repositories": planned, "apply": to_apply}
 
 

@@ -253,6 +253,9 @@ class Transport(object):
         self.session.mount("http://", adapter)
         self.session.headers["User-Agent"] = user_agent or DEFAULT_USER_AGENT
         self._lock = threading.Lock()
+        # Proxy settings depend only on the origin, and reading them walks the whole environment:
+        # once per origin, not once per request (thousands in a bulk read).
+        self._proxies = {}
 
     def close(self):
         self.session.close()
@@ -267,7 +270,11 @@ class Transport(object):
         return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
     def proxies_for(self, url):
-        return get_environ_proxies(url) or {}
+        key = origin(url)
+        proxies = self._proxies.get(key)
+        if proxies is None:
+            proxies = self._proxies[key] = get_environ_proxies(url) or {}
+        return dict(proxies)
 
     def backoff(self, attempt):
         """Exponential backoff with full jitter: spreads retries of parallel workers."""

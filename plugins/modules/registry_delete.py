@@ -20,10 +20,15 @@ description:
     does with O(oci.registry.registry_manifest#module:state=absent) and a tag; deleting a manifest removes every
     tag that still points to it.
   - 'Safe against a plan that went stale: just before it writes in a repository, the module reads that
-    repository''s tags again (one C(HEAD) per tag), and once more after untagging and before deleting manifests.
-    It refuses to remove a tag that now points to another digest than the C(digest) given with it, and refuses to
-    delete a manifest that a tag not listed in O(repositories[].tags) now points to, directly or through an index
-    at any depth. Refusals are reported in RV(repositories[].refused), they do not fail the module.'
+    repository''s tags again (the tag list, and one C(HEAD) per tag), and once more after untagging and before
+    deleting manifests. It refuses to remove a tag that now points to another digest than the C(digest) given
+    with it, and refuses to delete a manifest that a tag not listed in O(repositories[].tags) now points to,
+    directly or through an index at any depth. Refusals are reported in RV(repositories[].refused), they do not
+    fail the module.'
+  - 'A tag given with a C(digest) that O(repositories[].digests) deletes goes with that manifest and needs no
+    request of its own, so a real run does not C(HEAD) it: the tag list before tells whether it is still there,
+    and the tag list after the deletes whether it went (a tag still listed had moved to another manifest; it is
+    then reported in RV(repositories[].refused) as moved, as check mode predicts).'
   - 'The window that is left: a tag pushed onto a listed manifest between that last read and the manifest''s
     C(DELETE) (milliseconds to seconds, in the same repository) is deleted with it. The registry API has no
     conditional delete.'
@@ -69,9 +74,12 @@ options:
           - Manifest digests to delete. Indexes are deleted first, in this order (put indexes before the manifests
             they list, as the P(oci.registry.retention_plan#filter) filter does), so no index lists a deleted
             manifest; then the image manifests, concurrently.
+          - Each is a digest, or a dict with C(digest) and C(media_type), the media type the caller read. With it,
+            and a tag of O(repositories[].tags) listed with this digest still in the repository, the module
+            sends no C(HEAD) to learn whether the manifest exists and is an index.
           - On the distribution registry this needs C(storage.delete.enabled=true).
         type: list
-        elements: str
+        elements: raw
         default: []
   concurrency:
     description:
@@ -217,10 +225,22 @@ def entries_from_params(module):
             else:
                 fail(module, 'repositories[%s].tags: each item is a tag name or a dict, got %r' % (repository, tag))
         digests = []
+        seen_digests = set()
         for digest in item['digests'] or []:
-            validate_digest(digest)
-            if digest not in digests:
-                digests.append(digest)
+            if isinstance(digest, dict):
+                if set(digest) - set(('digest', 'media_type')) or not digest.get('digest'):
+                    fail(module, 'repositories[%s].digests: a dict needs digest (and may have media_type), got %r'
+                         % (repository, digest))
+                value = {'digest': validate_digest(str(digest['digest'])),
+                         'media_type': str(digest['media_type']) if digest.get('media_type') else None}
+            elif isinstance(digest, str):
+                value = validate_digest(digest)
+            else:
+                fail(module, 'repositories[%s].digests: each item is a digest or a dict, got %r' % (repository, digest))
+            name = value['digest'] if isinstance(value, dict) else value
+            if name not in seen_digests:
+                seen_digests.add(name)
+                digests.append(value)
         entries.append({'repository': repository, 'tags': tags, 'digests': digests})
     return entries
 
@@ -249,7 +269,7 @@ def main():
         repositories=dict(type='list', elements='dict', required=True, options=dict(
             repository=dict(type='str', required=True),
             tags=dict(type='list', elements='raw', default=[]),
-            digests=dict(type='list', elements='str', default=[]),
+            digests=dict(type='list', elements='raw', default=[]),
         )),
         concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
     )

@@ -88,6 +88,17 @@ options:
         blob request per image.
     type: bool
     default: false
+  compact_details:
+    description:
+      - With O(include_details) and O(repositories) or O(repository_pattern), return per repository only what a
+        retention plan reads, for example with the P(oci.registry.cleanup_plan#filter) filter.
+        RV(repositories[].tag_details) entries then have C(tag), C(digest), C(media_type) and C(created);
+        RV(repositories[].manifests) entries have C(media_type), C(size), C(children) and C(blobs); there is no
+        RV(repositories[].referrers) and no RV(repositories[].size).
+      - Ansible's handling of a module result costs about one unit per value in it; at thousands of repositories
+        this saves seconds. The P(oci.registry.cleanup#role) role sets it.
+    type: bool
+    default: false
 seealso:
   - module: oci.registry.registry_manifest_info
   - module: oci.registry.registry_manifest
@@ -316,11 +327,11 @@ repositories:
           through the C(subject) field of the manifests read (C(tag) V(null)).
         - The referrers API is not queried (it would cost one request per manifest).
       type: dict
-      returned: when O(include_details=true) and RV(repositories[].error) is null
+      returned: when O(include_details=true), RV(repositories[].error) is null and O(compact_details=false)
     size:
       description: Bytes of the distinct manifests, configurations and layers in RV(repositories[].manifests).
       type: int
-      returned: when O(include_details=true) and RV(repositories[].error) is null
+      returned: when O(include_details=true), RV(repositories[].error) is null and O(compact_details=false)
 failed_repositories:
   description: Names of the repositories whose RV(repositories[].error) is set.
   returned: when O(repositories) or O(repository_pattern) is set
@@ -436,7 +447,8 @@ def run_bulk(module, client):
         regex = compile_pattern(module, params['repository_pattern'])
         names = [name for name in client.catalog.iter_catalog() if regex.search(name)]
     results = read_repositories(client, names, concurrency=params['concurrency'],
-                                details=params['include_details'] or params['include_digests'])
+                                details=params['include_details'] or params['include_digests'],
+                                compact=params['compact_details'])
     for entry in results:
         if params['include_digests'] and entry['error'] is None:
             entry['tags_by_digest'] = group_by_digest([
@@ -517,6 +529,7 @@ def main():
         pattern=dict(type='str'),
         include_digests=dict(type='bool', default=False),
         include_details=dict(type='bool', default=False),
+        compact_details=dict(type='bool', default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('repository', 'repositories', 'repository_pattern')],

@@ -20,6 +20,8 @@ from ansible_collections.oci.registry.plugins.module_utils._retention import (
     RetentionError,
     cleanup_report,
     parse_created,
+    plain_inventory,
+    plain_report_input,
     plan_cleanup,
     plan_repositories,
 )
@@ -400,7 +402,8 @@ def test_plan_repositories_plans_each_repository_and_lists_the_apply():
     assert plan["apply"][0] == {
         "repository": "team-0/app-000",
         "tags": [{"tag": "0.0", "digest": digest("team-0/app-000b")}, {"tag": "1.0", "digest": digest("team-0/app-000a")}],
-        "digests": [digest("team-0/app-000b")]}
+        # With the media type read, so that registry_delete needs no HEAD to know it.
+        "digests": [{"digest": digest("team-0/app-000b"), "media_type": OCI_MANIFEST}]}
 
 
 def test_cleanup_report_drops_refused_items_and_counts():
@@ -422,6 +425,30 @@ def test_cleanup_report_drops_refused_items_and_counts():
     dry = cleanup_report(plan, None, mode="delete", dry_run=True)
     assert dry["applied"] is False and dry["removed_tags"] == 4 and dry["deleted_manifests"] == 2
     assert not [r for r in dry["repositories"] if r["changed"]]
+
+
+def test_the_filters_convert_only_what_they_read_and_plan_the_same():
+    inventory = inventory_of(4)
+    for repo in inventory:
+        # What registry_tag_info returns besides: for people, not for the planner.
+        repo.update(referrers={}, size=1234)
+        for detail in repo.get("tag_details") or []:
+            detail.update(platforms=["linux/amd64"], size=99, media_type=OCI_MANIFEST)
+        for manifest in (repo.get("manifests") or {}).values():
+            manifest.update(created="2024-01-01T00:00:00Z", platform="linux/amd64")
+    slim = plain_inventory(inventory)
+    assert "platforms" not in slim[0]["tag_details"][0] and "referrers" not in slim[0]
+    assert plan_repositories(slim, mode="delete", now=NOW) == plan_repositories(inventory, mode="delete", now=NOW)
+    plan = plan_repositories(inventory, mode="delete", now=NOW)
+    applied = {"changed": True, "failed_repositories": [], "repositories": [
+        {"repository": "team-0/app-000", "changed": True, "error": None, "absent": [], "deleted": ["x"],
+         "removed_tags": [{"tag": "0.0", "digest": "x", "via": "manifest"}],
+         "refused": [{"tag": "1.0", "digest": digest("x"), "reason": "moved"}]}]}
+    expected = cleanup_report(plan, applied, mode="delete")
+    assert cleanup_report(*plain_report_input(plan, applied), mode="delete") == expected
+    assert plain_report_input(plan, {}) == ({"repositories": [
+        dict((k, v) for k, v in entry.items() if k != "untag") for entry in plan["repositories"]]},
+        {"repositories": []})
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 8])

@@ -6,6 +6,7 @@ import pytest
 import requests
 import responses
 
+from ansible_collections.oci.registry.plugins.module_utils import _transport
 from ansible_collections.oci.registry.plugins.module_utils._errors import TLSError, TransportError
 from ansible_collections.oci.registry.plugins.module_utils._transport import (
     RequestBody,
@@ -178,6 +179,22 @@ def test_proxies_still_come_from_the_environment(monkeypatch):
     assert transport.session.trust_env is False
     assert transport.proxies_for("https://reg.example/v2/")["https"] == "http://proxy.example:3128"
     assert "https" not in transport.proxies_for("https://internal.example/v2/")
+
+
+def test_proxies_are_read_once_per_origin(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    looked_up = []
+    real = _transport.get_environ_proxies
+    monkeypatch.setattr(_transport, "get_environ_proxies", lambda url: looked_up.append(url) or real(url))
+    transport = Transport()
+    for path in ("/v2/", "/v2/a/tags/list", "/v2/b/manifests/latest"):
+        assert transport.proxies_for("https://reg.example" + path)["https"] == "http://proxy.example:3128"
+        assert "https" not in transport.proxies_for("https://internal.example" + path)
+    # A caller changing the returned dict does not change the next request's proxies.
+    transport.proxies_for("https://reg.example/v2/").clear()
+    assert transport.proxies_for("https://reg.example/v2/x")["https"] == "http://proxy.example:3128"
+    assert looked_up == ["https://reg.example/v2/", "https://internal.example/v2/"]
 
 
 @responses.activate

@@ -115,3 +115,58 @@ def test_one_failing_repository_does_not_stop_the_others(registries, skopeo, uni
     assert result["repositories"][1]["deleted"] == [y.digest]
     assert skopeo.list_tags("plain", unique_repo) == ["latest"]
     assert skopeo.list_tags("plain", other) == ["latest"]
+
+
+def test_tags_going_with_their_manifest_are_not_read_one_by_one(registries, skopeo, unique_repo, capsys):
+    """A real run lists the tags instead of a HEAD per tag that goes with its manifest, and sends no
+    HEAD for a digest whose media type the plan gives; the result is the one of a full read."""
+    x, y = _seed(registries, unique_repo)
+    images.tag_manifest(registries, "plain", unique_repo, y, ["old-y2"])
+    entry = {"repository": unique_repo,
+             "tags": [{"tag": "old-x", "digest": x.digest}, {"tag": "old-y", "digest": y.digest},
+                      {"tag": "old-y2", "digest": y.digest}],
+             "digests": [{"digest": y.digest, "media_type": y.media_type}]}
+    with FaultProxy(registries["registries"]["plain"]["url"]) as proxy:
+        predicted = run(registry_delete, capsys, check_mode=True, registry_url=proxy.url, repositories=[entry])
+        proxy.requests.clear()
+        applied = run(registry_delete, capsys, registry_url=proxy.url, repositories=[entry])
+        assert proxy.count("HEAD", r"/manifests/old-y") == 0
+        assert proxy.count("HEAD", r"/manifests/%s" % y.digest) == 0
+        # The tag list before, again after untagging old-x, and after the deletes.
+        assert proxy.count("GET", r"/tags/list") == 3
+    assert applied["repositories"][0] == dict(predicted["repositories"][0], removed_tags=[
+        dict(item, via=applied["repositories"][0]["removed_tags"][0]["via"]) if item["tag"] == "old-x" else item
+        for item in predicted["repositories"][0]["removed_tags"]])
+    assert [(t["tag"], t["via"]) for t in applied["repositories"][0]["removed_tags"]][1:] == \
+        [("old-y", "manifest"), ("old-y2", "manifest")]
+    assert applied["repositories"][0]["deleted"] == [y.digest]
+    assert skopeo.list_tags("plain", unique_repo) == ["latest"]
+
+
+def test_tag_moved_away_from_a_deleted_manifest_is_reported_as_moved(registries, skopeo, unique_repo, capsys):
+    """The plan saw old-y2 on y; it was moved to z since. Deleting y does not take it: refused as moved,
+    as check mode predicts, and z stays."""
+    x, y = _seed(registries, unique_repo)
+    z = images.push_oci_image(registries, "plain", unique_repo, "old-y2", seed="bulk-z")
+    entry = {"repository": unique_repo,
+             "tags": [{"tag": "old-y", "digest": y.digest}, {"tag": "old-y2", "digest": y.digest}],
+             "digests": [{"digest": y.digest, "media_type": y.media_type}]}
+    url = registries["registries"]["plain"]["url"]
+    predicted = run(registry_delete, capsys, check_mode=True, registry_url=url, repositories=[entry])
+    applied = run(registry_delete, capsys, registry_url=url, repositories=[entry])
+    for result in (predicted, applied):
+        report = result["repositories"][0]
+        assert report["deleted"] == [y.digest]
+        assert [(t["tag"], t["via"]) for t in report["removed_tags"]] == [("old-y", "manifest")]
+        assert [(r["tag"], r["digest"]) for r in report["refused"]] == [("old-y2", z.digest)]
+        assert "moved" in report["refused"][0]["reason"]
+    assert sorted(skopeo.list_tags("plain", unique_repo)) == ["latest", "old-x", "old-y2"]
+    assert skopeo.inspect_digest("plain", unique_repo, "old-y2") == z.digest
+
+
+def test_a_bad_digest_item_fails_with_one_line(registries, capsys):
+    url = registries["registries"]["plain"]["url"]
+    result = run(registry_delete, capsys, registry_url=url,
+                 repositories=[{"repository": "hscale/none", "digests": [{"digest": "sha256:" + "a" * 64, "size": 1}]}])
+    assert result["failed"] is True
+    assert "a dict needs digest (and may have media_type)" in result["msg"] and "\n" not in result["msg"]

@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+from ansible_collections.oci.registry.plugins.module_utils._retention import plan_repositories
 from ansible_collections.oci.registry.plugins.modules import registry_tag_info
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
@@ -82,3 +84,25 @@ def test_single_repository_options_are_refused_in_bulk(registries, capsys):
     result = run(registry_tag_info, capsys, registry_url=url, repositories=["a/b"], limit=3)
     assert result["failed"] is True
     assert result["msg"] == "limit works with repository only, not with repositories or repository_pattern"
+
+
+def test_compact_details_plan_the_same_with_fewer_values(registries, unique_repo, capsys):
+    """What the cleanup role reads: only what the planner uses, and the same plan as from the full read."""
+    url = registries["registries"]["plain"]["url"]
+    index, image = _seed(registries, unique_repo)
+    images.push_oci_image(registries, "plain", unique_repo + "/single", "v0", seed="bulk-single-old")
+    names = [unique_repo + "/multi", unique_repo + "/single", unique_repo + "/missing"]
+    full = run(registry_tag_info, capsys, registry_url=url, repositories=names, include_details=True)
+    compact = run(registry_tag_info, capsys, registry_url=url, repositories=names, include_details=True,
+                  compact_details=True)
+    entry = compact["repositories"][0]
+    assert "referrers" not in entry and "size" not in entry
+    assert set(entry["tag_details"][0]) == {"tag", "digest", "media_type", "created"}
+    assert set(entry["manifests"][index.digest]) == {"media_type", "size", "children", "blobs"}
+    assert sorted(entry["manifests"][index.digest]["children"]) == sorted(
+        full["repositories"][0]["manifests"][index.digest]["children"])
+    assert compact["repositories"][2]["error"] == full["repositories"][2]["error"]
+    for options in ({"mode": "delete", "keep_patterns": ["^1.0$"]}, {"mode": "delete", "keep_latest": 1}):
+        assert plan_repositories(compact["repositories"], **options) == plan_repositories(full["repositories"],
+                                                                                          **options)
+    assert len(json.dumps(compact)) < len(json.dumps(full))

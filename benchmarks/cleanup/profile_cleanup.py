@@ -1,0 +1,140 @@
+"""Where the cleanup role spends its time: one seeded registry kept between runs, phase by phase.
+
+Not part of make bench; a tool for working on the role's speed. The registry set lives in
+``--state-dir`` and stays up until ``stop``, so runs can be repeated without seeding again:
+
+    profile_cleanup.py seed --repositories 1000 --big-images 200   # start and seed (again: re-tag)
+    profile_cleanup.py floor --real                                # plain requests
+    profile_cleanup.py role --real                                 # the role, seconds per task
+    profile_cleanup.py inproc --real --cprofile 25                 # the module_utils phases in this process
+    profile_cleanup.py stop
+
+A real run (``--real``) deletes: seed again before the next one. ``inproc`` runs what the role's
+modules and filters run (bulk read, plan, bulk apply, report) without Ansible, so the difference to
+``role`` is what Ansible adds (process start-up, argument and result passing, templating).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import re
+import sys
+import tempfile
+import time
+
+from ansible_collections.oci.registry.benchmarks.cleanup import bench_cleanup as bench
+from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import apply
+from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._inventory import read_repositories
+from ansible_collections.oci.registry.plugins.module_utils._retention import cleanup_report, plan_repositories
+from ansible_collections.oci.registry.tests.registries import launcher
+
+DEFAULT_STATE_DIR = os.path.join(tempfile.gettempdir(), "oci-registry-cleanup-profile")
+
+
+def _env(options):
+    return launcher.ensure_started(state_dir=options.state_dir)
+
+
+def seed(options):
+    env = _env(options)
+    marker = os.path.join(options.state_dir, "bench-seeded.json")
+    first = not os.path.exists(marker)
+    runner = bench.Seed(env, options.repositories, options.big_images)
+    if not first:
+        # Blobs are there: tagging the (deterministic) manifests again is enough.
+        runner.big = runner._big_manifests()  # pylint: disable=protected-access
+    runner.run(first=first)
+    with open(marker, "w") as out:
+        json.dump({"repositories": options.repositories, "big_images": options.big_images}, out)
+
+
+def floor(options):
+    url = _env(options)["registries"]["plain"]["url"]
+    runner = bench.Floor(url, options.concurrency)
+    seconds, planned = runner.run(real=options.real)
+    print("floor %s: %.2f s (%.2f s CPU, %d requests), %d manifests %s" % (
+        "real" if options.real else "dry", seconds, runner.cpu, runner.requests, planned,
+        "deleted" if options.real else "to delete"))
+
+
+def role(options):
+    url = _env(options)["registries"]["plain"]["url"]
+    workdir = tempfile.mkdtemp(prefix="oci-registry-cleanup-profile-run-")
+    seconds, rss, modules, summary = bench.run_role(url, not options.real, options.concurrency, workdir)
+    print("role %s: %.2f s (%.2f s CPU), peak RSS %.0f MiB, module runs %s, deleted %d" % (
+        "real" if options.real else "dry", seconds, summary["cpu"], rss, json.dumps(modules),
+        summary["deleted_manifests"]))
+    for name, task_seconds in summary["tasks"]:
+        print("  %6.2f s  %s" % (task_seconds, name))
+
+
+def inproc(options):
+    url = _env(options)["registries"]["plain"]["url"]
+    client = RegistryClient(url)
+    profiler = cProfile.Profile() if options.cprofile else None
+    phases = []
+    sent = []
+    send = client.transport.request
+
+    def counting(method, *args, **kwargs):
+        sent.append(method)
+        return send(method, *args, **kwargs)
+
+    client.transport.request = counting
+
+    def phase(name, fn):
+        del sent[:]
+        started = time.monotonic()
+        cpu = time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        try:
+            return fn()
+        finally:
+            if profiler is not None:
+                profiler.disable()
+            phases.append((name, time.monotonic() - started, time.process_time() - cpu,
+                           ", ".join("%s %d" % (method, sent.count(method)) for method in sorted(set(sent)))))
+
+    regex = re.compile(bench.PATTERN)
+    names = phase("catalog", lambda: [name for name in client.catalog.iter_catalog() if regex.search(name)])
+    inventory = phase("bulk read", lambda: read_repositories(client, names, concurrency=options.concurrency))
+    plan = phase("plan", lambda: plan_repositories(inventory, mode="delete"))
+    applied = None
+    if options.real:
+        reports = phase("bulk apply", lambda: apply(client, plan["apply"], concurrency=options.concurrency))[0]
+        applied = {"repositories": reports}
+    report = phase("report", lambda: cleanup_report(plan, applied, mode="delete", dry_run=not options.real))
+    client.close()
+    for name, wall, cpu, requests in phases:
+        print("%-10s %6.2f s wall %6.2f s CPU  %s" % (name, wall, cpu, requests))
+    print("deleted %d manifests" % report["deleted_manifests"])
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(options.cprofile)
+
+
+def stop(options):
+    launcher.stop(state_dir=options.state_dir)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("seed", "floor", "role", "inproc", "stop"))
+    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
+    parser.add_argument("--repositories", type=int, default=1000)
+    parser.add_argument("--big-images", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--real", action="store_true", help="delete (seed again afterwards)")
+    parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="print the N costliest functions")
+    options = parser.parse_args()
+    globals()[options.command](options)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
