@@ -521,9 +521,13 @@ class CopyEngine:
                             if tag not in selected and not (backup is not None and backup.pattern.match(tag)))
         plain = [tag for tag in candidates if referrer_subject(tag) is None]
         referrer_tags = [tag for tag in candidates if referrer_subject(tag) is not None]
-        # Immutable tags are not read (their digest is taken as known to nobody): removed, never followed.
+        # Immutable tags are read only when a referrer tag may belong to one of them.
         read = [tag for tag in plain if immutable is None or not immutable.search(tag)]
         heads = dict(self._map(lambda tag: (tag, self.dest.manifests.head_manifest(dest_repo, tag)), read))
+        known = {head.digest for head in heads.values() if head is not None}
+        if any(referrer_subject(tag) not in known for tag in referrer_tags):
+            unread = [tag for tag in plain if tag not in heads]
+            heads.update(self._map(lambda tag: (tag, self.dest.manifests.head_manifest(dest_repo, tag)), unread))
         removing = {}
         for tag in plain:
             if tag not in heads:
@@ -531,16 +535,18 @@ class CopyEngine:
             elif heads[tag] is not None:
                 removing[tag] = heads[tag].digest
         going = {digest for digest in removing.values() if digest}
+        at_dest = [(self.dest, dest_repo)]
         if with_manifests:
-            going = self._reach(dest_repo, going, {}, self.dest)
+            going = self._reach(going, {}, at_dest)
         questioned = [tag for tag in referrer_tags if referrer_subject(tag) in going]
         staying = set()
-        if questioned or with_manifests:
+        if questioned or (with_manifests and going):
             kept = {plan.target_digest for plan in copy_plan.plans}
             skipped_heads = self._map(lambda plan: self.dest.manifests.head_manifest(dest_repo, plan.dest.tag),
                                       copy_plan.skipped)
             kept.update(head.digest for head in skipped_heads if head is not None)
-            staying = self._reach(dest_repo, kept, dict(copy_plan.graph), self.src)
+            # A copied image is read at the source (in check mode the destination lacks it), a skipped one here.
+            staying = self._reach(kept, copy_plan.graph, [(self.src, copy_plan.src.repository)] + at_dest)
         for tag in questioned:
             if referrer_subject(tag) not in staying:
                 removing[tag] = None
@@ -553,8 +559,11 @@ class CopyEngine:
         return {"repository": dest_repo, "digests": digests,
                 "tags": [{"tag": tag, "digest": removing[tag]} for tag in sorted(removing)]}
 
-    def _reach(self, repository, digests, graph, client):
-        """``digests`` and every manifest their indexes list, at any depth (read from ``client`` when not in ``graph``)."""
+    def _reach(self, digests, graph, places):
+        """``digests`` and every manifest their indexes list, at any depth.
+
+        An index not in ``graph`` is read from the first of ``places`` (client, repository) that has it.
+        """
         reached = set()
         frontier = [digest for digest in digests if digest]
         for dummy in range(MAX_REFERRER_DEPTH + 1):
@@ -564,8 +573,7 @@ class CopyEngine:
             reached.update(frontier)
             unknown = [digest for digest in frontier if digest not in self._children
                        and (digest not in graph or graph[digest].raw is None)]
-            for digest, children in self._map(lambda digest: (digest, self._index_children(repository, digest,
-                                                                                           client)), unknown):
+            for digest, children in self._map(lambda digest: (digest, self._index_children(digest, places)), unknown):
                 self._children[digest] = children
             following = []
             for digest in frontier:
@@ -577,11 +585,15 @@ class CopyEngine:
         return reached
 
     @staticmethod
-    def _index_children(repository, digest, client):
-        head = client.manifests.head_manifest(repository, digest)
-        if head is None or head.media_type not in INDEX_TYPES:
-            return []
-        return [descriptor.digest for descriptor in client.manifests.get_manifest(repository, digest).manifest.manifests]
+    def _index_children(digest, places):
+        for client, repository in places:
+            head = client.manifests.head_manifest(repository, digest)
+            if head is None:
+                continue
+            if head.media_type not in INDEX_TYPES:
+                return []
+            return [child.digest for child in client.manifests.get_manifest(repository, digest).manifest.manifests]
+        return []
 
     def _parents_first(self, digests):
         children = self._children
@@ -930,7 +942,12 @@ class CopyEngine:
                     "destination registry stored %s, expected %s" % (result.digest, plan.target_digest),
                     registry=plan.dest.registry, repository=dest_repo, reference=reference, action="copy")
             self.stats.add(manifests=1)
-        self._map(push, _tag_writes(pending))
+        writes = _tag_writes(pending)
+        # distribution rewrites a manifest's file on every PUT; an index PUT that runs at the same time as a
+        # tag PUT of one of its children can read it half-written and refuse the index (MANIFEST_BLOB_UNKNOWN).
+        listed = {child for node in graph.values() for child in node.children}
+        self._map(push, [plan for plan in writes if plan.target_digest in listed])
+        self._map(push, [plan for plan in writes if plan.target_digest not in listed])
         return {id(plan): plan.target_digest for plan in plans}
 
     def _raw_for(self, dest_repo, plan, graph):

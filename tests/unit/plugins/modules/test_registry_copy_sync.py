@@ -125,6 +125,24 @@ def test_prune_manifests_deletes_only_what_no_kept_tag_uses(registries, skopeo, 
     assert skopeo.inspect_digest("plain2", dest_repo, "a") == pushed["a"].digest
 
 
+def test_prune_manifests_keeps_the_child_of_a_pruned_index_that_a_kept_tag_uses(
+        registries, skopeo, sync_repo, capsys):
+    src_repo, dest_repo = sync_repo + "/src", sync_repo + "/dest"
+    index = images.push_index(registries, "plain", src_repo, "multi", seed=sync_repo)
+    arm = index.images[1]
+    images.tag_manifest(registries, "plain", src_repo, arm, ["arm"])
+    options = dict(src=url(registries, "plain", src_repo), dest=url(registries, "plain2", dest_repo))
+    assert run(registry_copy, capsys, tags=["multi", "arm"], **options)["changed"] is True
+    predicted = run(registry_copy, capsys, check_mode=True, tags=["arm"], prune=True, prune_manifests=True, **options)
+    result = run(registry_copy, capsys, tags=["arm"], prune=True, prune_manifests=True, **options)
+    assert result["pruned_tags"] == predicted["pruned_tags"] == ["multi"]
+    assert sorted(result["pruned_manifests"]) == sorted(predicted["pruned_manifests"])
+    assert result["pruned_manifests"][0] == index.digest
+    assert arm.digest not in result["pruned_manifests"] and index.images[0].digest in result["pruned_manifests"]
+    assert skopeo.inspect_digest("plain2", dest_repo, "arm") == arm.digest
+    assert skopeo.inspect_raw("plain2", dest_repo, index.images[0].digest, check=False).returncode != 0
+
+
 def test_no_op_rerun_costs_heads_and_one_listing_and_no_get_at_dest(registries, sync_repo, source, capsys):
     src_repo, pushed = source
     dest_repo = sync_repo + "/dest"
