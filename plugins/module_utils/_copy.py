@@ -49,6 +49,7 @@ from ansible_collections.oci.registry.plugins.module_utils._media import (
     sha256_digest,
 )
 from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._rate_limit import check_pulls
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
     TAG_RE,
     ImageReference,
@@ -57,6 +58,7 @@ from ansible_collections.oci.registry.plugins.module_utils._reference import (
 )
 from ansible_collections.oci.registry.plugins.module_utils._resolve import PlatformError, check_image_platform
 from ansible_collections.oci.registry.plugins.module_utils._retention import COSIGN_TAG_SUFFIXES, referrer_subject
+from ansible_collections.oci.registry.plugins.module_utils._tracing import safe_host
 
 DEFAULT_CONCURRENCY = 4
 # Referrers of referrers (a signature on an SBOM) are followed this deep.
@@ -408,6 +410,9 @@ class CopyEngine:
             if not overwrite:
                 self._check_overwrite(plans)
             pending = [plan for plan in plans if not plan.up_to_date]
+            # The HEADs above carried the source's pull limit (Docker Hub): every image still to copy is at
+            # least one manifest pull, and running out halfway would leave the destination half-synced.
+            check_pulls(safe_host(self.src.registry_url), len({plan.target_digest for plan in pending}))
             if backup is not None:
                 self._name_backups(backup, pending, {plan.dest.tag for plan in plans + skipped})
             graph = self._walk_plans(src.repository, dest.repository, pending)

@@ -27,6 +27,9 @@ description:
   - Several tags at once with O(tags) or O(tag_pattern); blobs shared between the tags are sent once.
   - Signatures, SBOMs and attestations that refer to the image (OCI referrers, and cosign's tag-scheme
     attachments) are copied with O(referrers).
+  - When the source announces a pull limit (Docker Hub's C(ratelimit-remaining) on manifest requests) that would
+    not cover the images still to copy, the task stops before writing anything and says how many pulls are left
+    and when they free up. HTTP 429 answers are retried as C(Retry-After) asks, within a bounded total wait.
   - As a sync tool, O(prune) removes what the source selection no longer has, O(immutable_tags) makes re-runs
     over release tags cost one tag listing, and O(backup_tag) keeps the digest a tag pointed to before it moved.
   - "With O(tags) or O(tag_pattern), a re-run that changes nothing costs one destination tag listing, one
@@ -103,6 +106,11 @@ options:
       retries:
         description: Retries of a request that failed with a connection error, timeout, 429 or 5xx. V(3) when not set
           anywhere.
+        type: int
+      max_requests_per_second:
+        description:
+          - Send at most this many requests per second to this side's registry host, shared by all parallel
+            transfers of the task (and by both sides when they are one registry). No cap when not set anywhere.
         type: int
   dest_auth:
     description:
@@ -331,7 +339,7 @@ options:
       - The top-level options O(username), O(password), O(bearer_token), O(auth_type), O(validate_certs),
         O(ca_path), O(client_cert) and O(client_key) apply only to the side whose registry host is this one, so
         credentials never go to another host. When O(registry_url) is not set (nor E(REGISTRY_URL)), they apply
-        to both sides. O(timeout), O(retries) and O(auth_file) always apply to both sides.
+        to both sides. O(timeout), O(retries), O(max_requests_per_second) and O(auth_file) always apply to both sides.
         O(src_auth) and O(dest_auth) override them per side. They exist so that C(module_defaults) for the
         C(group/oci.registry.registry) action group also work here.
       - A O(src) or O(dest) on this registry's host without an V(http://) or V(https://) prefix uses this
@@ -382,6 +390,11 @@ options:
     type: int
   retries:
     description: Retries for the O(registry_url) registry.
+    type: int
+  max_requests_per_second:
+    description:
+      - Cap on the requests per second to each registry host (both sides), from V(1) to V(10000); see
+        O(src_auth.max_requests_per_second).
     type: int
 notes:
   - Long copies can run in the background with the task keywords C(async) (maximum run time in seconds) and C(poll)

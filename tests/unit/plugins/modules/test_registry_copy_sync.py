@@ -13,8 +13,10 @@ import secrets
 
 import pytest
 
+from ansible_collections.oci.registry.plugins.module_utils import _rate_limit
 from ansible_collections.oci.registry.plugins.modules import registry_copy
 from ansible_collections.oci.registry.tests.registries import images
+from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
 
@@ -254,3 +256,64 @@ def test_bad_sync_options_fail_in_one_line_before_any_request(capsys, options, m
     assert result["failed"] is True
     assert message in result["msg"] and "\n" not in result["msg"]
     assert result.get("trace", []) == []
+
+
+# ---------------------------------------------------------------------------------------------- rate limits
+
+@pytest.fixture
+def proxy(registries):
+    """A fault proxy in front of plain; what the proxy remembered about pull limits is dropped afterwards."""
+    with FaultProxy(registries["registries"]["plain"]["url"]) as fault_proxy:
+        yield fault_proxy
+    _rate_limit.forget()
+
+
+def test_pull_limit_too_low_for_the_plan_stops_before_writing(registries, skopeo, sync_repo, source, proxy, capsys):
+    src_repo, dummy = source
+    dest_repo = sync_repo + "/dest"
+    proxy.extra_headers = {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "2;w=21600"}
+    failed = run(registry_copy, capsys, src="%s/%s" % (proxy.url, src_repo), dest=url(registries, "plain2", dest_repo),
+                 tags=["a", "b", "c"])
+    assert failed["failed"] is True
+    assert "2 of 100 pulls left and this run needs at least 3" in failed["msg"]
+    assert "stopped before writing anything" in failed["msg"] and "21600 s" in failed["msg"]
+    assert "\n" not in failed["msg"]
+    assert tags_at(skopeo, "plain2", dest_repo) == []
+    # Enough pulls left: the same copy runs.
+    proxy.extra_headers = {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "3;w=21600"}
+    done = run(registry_copy, capsys, src="%s/%s" % (proxy.url, src_repo), dest=url(registries, "plain2", dest_repo),
+               tags=["a", "b", "c"])
+    assert done["changed"] is True
+    assert tags_at(skopeo, "plain2", dest_repo) == ["a", "b", "c"]
+
+
+def test_429_with_retry_after_is_honoured_and_the_copy_finishes(registries, skopeo, sync_repo, source, proxy, capsys):
+    src_repo, pushed = source
+    dest_repo = sync_repo + "/dest"
+    proxy.add("respond", method="HEAD", path=r"/manifests/", status=429, headers={"Retry-After": "0"}, times=2)
+    proxy.add("respond", method="GET", path=r"/blobs/", status=429, headers={"Retry-After": "0"}, times=1)
+    result = run(registry_copy, capsys, src="%s/%s" % (proxy.url, src_repo), dest=url(registries, "plain2", dest_repo),
+                 tags=["a"], max_requests_per_second=200)
+    assert result["changed"] is True
+    assert proxy.injected == 3
+    assert skopeo.inspect_digest("plain2", dest_repo, "a") == pushed["a"].digest
+
+
+def test_429_storm_fails_cleanly_with_nothing_half_tagged(registries, skopeo, sync_repo, source, proxy, capsys):
+    src_repo, dummy = source
+    dest_repo = sync_repo + "/dest"
+    # Every blob read is refused: the retries give up within their bounded wait.
+    proxy.add("respond", method="GET", path=r"/blobs/", status=429, headers={"Retry-After": "0"}, times=None,
+              body=b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}')
+    failed = run(registry_copy, capsys, src="%s/%s" % (proxy.url, src_repo), dest=url(registries, "plain2", dest_repo),
+                 tags=["a", "b"])
+    assert failed["failed"] is True
+    assert "429" in failed["msg"] and "\n" not in failed["msg"]
+    assert tags_at(skopeo, "plain2", dest_repo) == []
+
+
+def test_max_requests_per_second_out_of_range_fails_before_any_request(capsys):
+    result = run(registry_copy, capsys, src="http://127.0.0.1:9/hsync/src:a", dest="http://127.0.0.1:9/hsync/dest:a",
+                 max_requests_per_second=0)
+    assert result["failed"] is True
+    assert "max_requests_per_second is 0; it must be between 1 and 10000" in result["msg"]
