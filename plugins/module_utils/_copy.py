@@ -61,6 +61,10 @@ from ansible_collections.oci.registry.plugins.module_utils._retention import COS
 from ansible_collections.oci.registry.plugins.module_utils._tracing import safe_host
 
 DEFAULT_CONCURRENCY = 4
+# Tag HEADs are tiny: resolving runs this many at once whatever ``concurrency`` (which sizes transfers),
+# so a re-run over many tags is bound by round trips, not by the transfer slots. The transport's
+# connection pool holds 16 per host.
+RESOLVE_CONCURRENCY = 16
 # Referrers of referrers (a signature on an SBOM) are followed this deep.
 MAX_REFERRER_DEPTH = 4
 ATTESTATION_REFERENCE = "vnd.docker.reference.digest"
@@ -401,7 +405,10 @@ class CopyEngine:
             if immutable is not None and dest_tags is not None:
                 for plan in plans:
                     plan.skipped = plan.dest.tag in dest_tags and bool(immutable.search(plan.dest.tag))
-            self._map(lambda plan: self._resolve(plan, dest_tags, immutable), [p for p in plans if not p.skipped])
+            with ThreadPoolExecutor(max_workers=max(self.concurrency, RESOLVE_CONCURRENCY),
+                                    thread_name_prefix="oci-resolve") as resolver:
+                self._map(lambda plan: self._resolve(plan, dest_tags, immutable), [p for p in plans if not p.skipped],
+                          pool=resolver)
             skipped = [plan for plan in plans if plan.skipped]
             plans = [plan for plan in plans if not plan.skipped]
             if platforms:
@@ -1020,13 +1027,14 @@ class CopyEngine:
 
     # --------------------------------------------------------------- helpers
 
-    def _map(self, fn, items):
+    def _map(self, fn, items, pool=None):
         items = list(items)
+        pool = pool or self._pool
         if not items:
             return []
-        if len(items) == 1 or self._pool is None or self.concurrency == 1:
+        if len(items) == 1 or pool is None or (self.concurrency == 1 and pool is self._pool):
             return [fn(item) for item in items]
-        futures = [self._pool.submit(fn, item) for item in items]
+        futures = [pool.submit(fn, item) for item in items]
         results = []
         first_error = None
         for future in futures:
