@@ -63,8 +63,8 @@ from ansible_collections.oci.registry.plugins.module_utils._tracing import safe_
 DEFAULT_CONCURRENCY = 4
 # Tag HEADs are tiny: resolving runs this many at once whatever ``concurrency`` (which sizes transfers),
 # so a re-run over many tags is bound by round trips, not by the transfer slots. The transport's
-# connection pool holds 16 per host.
-RESOLVE_CONCURRENCY = 16
+# connection pool holds 16 per host, so 32 keep both sides busy.
+RESOLVE_CONCURRENCY = 32
 # Referrers of referrers (a signature on an SBOM) are followed this deep.
 MAX_REFERRER_DEPTH = 4
 ATTESTATION_REFERENCE = "vnd.docker.reference.digest"
