@@ -93,5 +93,13 @@ test: venv
 bench: tree
 	bash benchmarks/run.sh
 
+# Event-Driven Ansible: the registry_events source, its end to end with a notifying registry, and the
+# rulebook end to end. OCI_REGISTRY_EDA=1 makes bootstrap install ansible-rulebook (requirements-eda.txt)
+# and, when no Java 17+ is found, Debian's openjdk-17-jre-headless. Without them the rulebook test skips.
+.PHONY: eda
+eda: tree registries-start
+	OCI_REGISTRY_EDA=1 bash hacking/bootstrap.sh
+	cd $(ROOT) && $(PY) -m pytest tests/unit/extensions/eda tests/unit/plugins/filter/test_event_to_reference.py -q -p no:cacheprovider $(ARGS)
+
 clean: registries-stop
 	rm -rf $(BUILD) tests/output

@@ -45,6 +45,23 @@ if [ ! -x "$venv/bin/python" ] || [ "$root/requirements-dev.txt" -nt "$venv/.ins
   touch "$venv/.installed"
 fi
 
+# Event-Driven Ansible end to end (`make eda`): ansible-rulebook runs its rules in Drools, which needs
+# Java 17+. Both are only for that test, so they are installed only when asked for.
+if [ "${OCI_REGISTRY_EDA:-0}" = "1" ]; then
+  java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1 || true)
+  if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
+    echo "bootstrap: installing Debian package openjdk-17-jre-headless (OCI_REGISTRY_EDA=1)"
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  fi
+  if [ ! -x "$venv/bin/ansible-rulebook" ] || [ "$root/requirements-eda.txt" -nt "$venv/.installed-eda" ]; then
+    echo "bootstrap: installing ansible-rulebook (requirements-eda.txt)"
+    "$venv/bin/python" -m pip install -q -r "$root/requirements-eda.txt" 2>&1 | { grep -v "^WARNING: Location" || true; }
+    touch "$venv/.installed-eda"
+  fi
+fi
+
 # ansible-test downloads get-pip for its sanity venvs; offline it needs our stand-in.
 "$venv/bin/python" "$root/hacking/offline_get_pip.py"
 

@@ -9,10 +9,9 @@
 
 BlobWriter tries the cheapest way first: a cross-repository mount, then one
 monolithic PUT, then chunked PATCH uploads that resume where the registry
-says it stands. Every step follows one retry policy (retryable_upload_error,
-waits from the client's transport). The upload primitives (start, PATCH,
-PUT, status, cancel, mount) are the client's UploadsApi; this module only
-decides which to call and when to try again.
+says it stands. Every step follows one retry policy, ``retry_delay`` of the
+uploads group (_api_uploads.py), which also owns the upload primitives (start,
+PATCH, PUT, status, cancel, mount); this module only decides which to call.
 
 Pure Python on top of the registry client; no Ansible imports.
 """
@@ -22,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections import namedtuple
 
+from ansible_collections.oci.registry.plugins.module_utils._api_uploads import retry_delay
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
     InvalidReferenceError,
@@ -30,11 +30,7 @@ from ansible_collections.oci.registry.plugins.module_utils._errors import (
     RegistryError,
 )
 from ansible_collections.oci.registry.plugins.module_utils._options import check_number, chunk_size_for
-from ansible_collections.oci.registry.plugins.module_utils._transport import (
-    READ_CHUNK,
-    parse_retry_after,
-    retryable_error,
-)
+from ansible_collections.oci.registry.plugins.module_utils._transport import READ_CHUNK
 
 # Below this size (and without chunk_size) a blob goes in one PUT.
 MONOLITHIC_LIMIT = 32 * 1024 * 1024
@@ -42,19 +38,6 @@ DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 
 UploadResult = namedtuple("UploadResult", ["digest", "size", "existed", "chunks"])
 WriteResult = namedtuple("WriteResult", ["digest", "size", "method", "chunks"])
-
-
-def retryable_upload_error(err):
-    """The one retry rule of uploads: what the transport retries, a lost session, a range mismatch (416)."""
-    return retryable_error(err) or err.code in UPLOAD_LOST_CODES or err.status == 416
-
-
-def retry_delay(transport, exc, attempt):
-    """How long to wait before retrying after ``exc``: the registry's Retry-After, else the transport's backoff."""
-    delay = parse_retry_after(exc.headers.get("Retry-After")) if exc.headers else None
-    if delay is None or delay > transport.max_retry_after:
-        delay = transport.backoff(attempt)
-    return delay
 
 
 def validate_chunk_size(value):
@@ -301,10 +284,11 @@ class BlobWriter(object):
                     result = self._chunked(repository, _Source(_IterFile(body)), digest)
                     return result.size, result.chunks
             except RegistryError as exc:
-                if failures >= self.client.transport.retries or not retryable_upload_error(exc):
+                delay = retry_delay(self.client.transport, exc, failures)
+                if delay is None:
                     raise
                 self._check_abort()
-                self.client.transport.sleep(retry_delay(self.client.transport, exc, failures))
+                self.client.transport.sleep(delay)
                 failures += 1
 
     # ---------------------------------------------------------------- chunked
@@ -339,9 +323,10 @@ class BlobWriter(object):
                 chunks += 1
                 offset = session.offset if session.offset else offset + len(data)
             except RegistryError as exc:
-                if failures >= self.client.transport.retries or not retryable_upload_error(exc):
+                delay = retry_delay(self.client.transport, exc, failures)
+                if delay is None:
                     raise
-                self.client.transport.sleep(retry_delay(self.client.transport, exc, failures))
+                self.client.transport.sleep(delay)
                 failures += 1
                 upload_lost = exc.code in UPLOAD_LOST_CODES
                 offset = None if upload_lost and reader.seekable else self._resume_offset(session, reader)

@@ -58,6 +58,7 @@ from ansible_collections.oci.registry.plugins.module_utils._errors import (
 from ansible_collections.oci.registry.plugins.module_utils._options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from ansible_collections.oci.registry.plugins.module_utils._rate_limit import limiter_for, observe as observe_limits
 from ansible_collections.oci.registry.plugins.module_utils._tracing import TraceLog, safe_host, safe_path, span
+from ansible_collections.oci.registry.plugins.module_utils._workers import DEFAULT_POOL_SIZE
 
 # The one list of answers worth another try, for every request and every upload step.
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -226,7 +227,7 @@ class Transport(object):
 
     def __init__(self, validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT,
                  retries=DEFAULT_RETRIES, user_agent=None, trace=False, backoff_factor=0.5, max_backoff=30.0,
-                 max_retry_after=60.0, pool_size=16, sleep=time.sleep, max_requests_per_second=None,
+                 max_retry_after=60.0, pool_size=DEFAULT_POOL_SIZE, sleep=time.sleep, max_requests_per_second=None,
                  max_retry_wait=120.0):
         require_requests()
         if ca_path and not os.path.exists(ca_path):
@@ -278,6 +279,19 @@ class Transport(object):
         ceiling = min(self.max_backoff, self.backoff_factor * (2 ** attempt))
         return random.uniform(ceiling / 2.0, ceiling)
 
+    def retry_wait(self, headers, attempt):
+        """Seconds to wait before another try after an answer with ``headers``, or None for no retry.
+
+        The registry's Retry-After when it sends one, else the backoff. None when it asks for
+        more than ``max_retry_after``: waiting that long inside a task is worse than failing with
+        the reason, and another try before then only counts against its limit again.
+        """
+        value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
+        delay = parse_retry_after(value)
+        if delay is None:
+            return self.backoff(attempt)
+        return None if delay > self.max_retry_after else delay
+
     # ----------------------------------------------------------------- request
 
     def request(self, method, url, headers=None, data=None, params=None, stream=False, allow_redirects=True,
@@ -313,11 +327,8 @@ class Transport(object):
                 raise TransportError("cannot reach %s (%s)" % (safe_host(url), _short_reason(exc)),
                                      registry=safe_host(url), action="%s %s" % (method, safe_path(url)))
             if response.status_code in RETRY_STATUSES and retry and attempt < self.retries:
-                delay = parse_retry_after(response.headers.get("Retry-After"))
+                delay = self.retry_wait(response.headers, attempt)
                 if delay is None:
-                    delay = self.backoff(attempt)
-                elif delay > self.max_retry_after:
-                    # Waiting that long inside a task is worse than failing with the reason.
                     return response
                 if waited + delay > self.max_retry_wait:
                     return response

@@ -23,20 +23,15 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.oci.registry.plugins.lookup import digest as digest_lookup
 from ansible_collections.oci.registry.plugins.module_utils._ansible_module import connection_argument_spec
 from ansible_collections.oci.registry.plugins.modules import registry_info
+from ansible_collections.oci.registry.tests.unit.extensions import awx_rendering
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-TYPES_DIR = os.path.join(ROOT, 'extensions', 'awx', 'credential_types')
-SOURCE = 'registry.yml'
-DESTINATION = 'registry_destination.yml'
+ROOT = awx_rendering.ROOT
+SOURCE = awx_rendering.SOURCE
+DESTINATION = awx_rendering.DESTINATION
 DEST_PREFIX = 'OCI_DEST_REGISTRY_'
 SECRET_FIELDS = ('password', 'bearer_token', 'auth_json')
 PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
-
-
-def _load(name):
-    with open(os.path.join(TYPES_DIR, name)) as handle:
-        return yaml.safe_load(handle)
 
 
 def _module_env_names():
@@ -58,21 +53,8 @@ def _lookup_env_names():
     return set(entry['name'] for option in options.values() for entry in option.get('env', []))
 
 
-def _render(definition, inputs, files_dir='/runner/env'):
-    """What AWX does: unset booleans are false, other unset fields are undefined (render empty)."""
-    env = ImmutableSandboxedEnvironment()
-    namespace = {}
-    for field in definition['inputs']['fields']:
-        if field['id'] in inputs:
-            namespace[field['id']] = inputs[field['id']]
-        elif field['type'] == 'boolean':
-            namespace[field['id']] = False
-    files = dict((key, env.from_string(template).render(**namespace))
-                 for key, template in definition['injectors'].get('file', {}).items())
-    namespace['tower'] = {'filename': dict((key.split('.', 1)[1], os.path.join(files_dir, key)) for key in files)}
-    envs = dict((key, env.from_string(template).render(**namespace))
-                for key, template in definition['injectors']['env'].items())
-    return envs, files
+_render = awx_rendering.render
+_load = awx_rendering.load
 
 
 @pytest.fixture(params=[SOURCE, DESTINATION])

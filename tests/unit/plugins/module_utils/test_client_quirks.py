@@ -206,6 +206,28 @@ def test_falls_back_to_last_without_link(client):
 
 
 @responses.activate
+def test_docker_hub_tags_shifted_by_a_push_are_listed_once(client):
+    """Docker Hub pages by position in update order: a tag pushed while listing moves v1 onto page 2 as well."""
+    base = REG + "/v2/namespaces/library/repositories/app/tags"
+    responses.add(responses.GET, base, json={"next": base + "?page=2&page_size=2", "results": [
+        {"name": "v2", "digest": "sha256:2"}, {"name": "v1", "digest": "sha256:1"}]},
+        match=[responses.matchers.query_param_matcher({"page_size": "2"})])
+    responses.add(responses.GET, base, json={"next": base + "?page=2&page_size=2", "results": [
+        {"name": "v1", "digest": "sha256:1"}, {"name": "v0", "digest": "sha256:0"}]},
+        match=[responses.matchers.query_param_matcher({"page": "2", "page_size": "2"})])
+    results = client.hub.list_repository_tags("library", "app", page_size=2)
+    assert [entry["name"] for entry in results] == ["v2", "v1", "v0"]
+    assert len(responses.calls) == 2  # the page linking to itself ends the listing
+
+
+@responses.activate
+def test_docker_hub_answer_that_is_not_an_object_is_a_protocol_error(client):
+    responses.add(responses.GET, REG + "/v2/namespaces/library/repositories/app/tags", json=["v1"])
+    with pytest.raises(ProtocolError, match="not a JSON object"):
+        client.hub.list_repository_tags("library", "app")
+
+
+@responses.activate
 def test_link_to_another_host_not_followed(client):
     responses.add(responses.GET, REG + "/v2/_catalog", json={"repositories": ["a"]},
                   headers={"Link": '<https://evil.example/v2/_catalog?last=a>; rel="next"'})
