@@ -26,3 +26,10 @@ export PYTHONPATH="$ROOT/.build" ANSIBLE_COLLECTIONS_PATH="$ROOT/.build" PATH="$
 # Roles (issue 13): mirror role with 200 entries vs the copy engine, promote of a 30-image release;
 # module runs per role run, wall time, peak RSS. Writes benchmarks/results/roles.md.
 "$PY" "$ROOT/benchmarks/bench_roles.py"
+
+# ------------------------------------------------------------------------------------------------
+# Sync (issue 14): registry_copy tag_pattern '.*' vs skopeo sync --preserve-digests, 1,000 tags over
+# 300 images: cold, no-op re-run, immutable re-run; requests per side and GETs at the destination.
+# Writes benchmarks/results/sync.md. SYNC_BENCH_ARGS sizes it down, e.g. "--tags 100 --images 30".
+# shellcheck disable=SC2086
+"$PY" "$ROOT/benchmarks/bench_sync.py" ${SYNC_BENCH_ARGS:-}

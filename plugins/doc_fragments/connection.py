@@ -108,8 +108,16 @@ options:
       - How many times to retry a request that failed with a connection error, a timeout, HTTP 429 or a
         5xx status, with exponential backoff (honouring C(Retry-After)), from V(0) to V(100).
       - V(0) disables retries.
+      - A request waits at most 120 seconds in total for its retries; a C(Retry-After) longer than 60 seconds
+        is not waited for. Then the task fails with the registry's answer.
     type: int
     default: 3
+  max_requests_per_second:
+    description:
+      - Send at most this many requests per second to each registry host (token services included), from V(1)
+        to V(10000), shared by all parallel transfers of the task. Not set means no cap.
+      - For registries that throttle by request rate rather than by pulls.
+    type: int
 notes:
   - The modules talk to the registry over the Docker Registry HTTP API v2 / OCI Distribution API with
     the Python C(requests) library; no Docker daemon, podman or skopeo is needed on the target host.

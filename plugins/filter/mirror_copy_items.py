@@ -35,6 +35,15 @@ options:
   dest_auth:
     description: Default destination connection options.
     type: dict
+  prune:
+    description: Default of each entry's C(prune) (applied to entries that select tags).
+    type: bool
+  immutable_tags:
+    description: Default of each entry's C(immutable_tags).
+    type: str
+  backup_tag:
+    description: Default of each entry's C(backup_tag).
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -59,9 +68,11 @@ from ansible_collections.oci.registry.plugins.module_utils._role_batches import 
 from ansible_collections.oci.registry.plugins.module_utils._shard import ShardError
 
 
-def mirror_copy_items(entries, shard=None, referrers=False, allow_empty=False, src_auth=None, dest_auth=None):
+def mirror_copy_items(entries, shard=None, referrers=False, allow_empty=False, src_auth=None, dest_auth=None,
+                      prune=False, immutable_tags=None, backup_tag=None):
     try:
-        return _mirror_copy_items(entries, shard, referrers, allow_empty, src_auth, dest_auth)
+        return _mirror_copy_items(entries, shard, referrers, allow_empty, src_auth, dest_auth, prune=prune,
+                                  immutable_tags=immutable_tags, backup_tag=backup_tag)
     except (RoleInputError, ShardError) as err:
         raise AnsibleFilterError('mirror_copy_items: %s' % err) from None
 

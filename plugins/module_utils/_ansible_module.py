@@ -74,6 +74,7 @@ _CONNECTION_OPTIONS = (
     ('client_key', dict(type='path'), None),
     ('timeout', dict(type='int', default=DEFAULT_TIMEOUT), None),
     ('retries', dict(type='int', default=DEFAULT_RETRIES), None),
+    ('max_requests_per_second', dict(type='int'), None),
 )
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine, sync_options
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     InvalidReferenceError,
     NotFoundError,
@@ -62,7 +62,8 @@ class CopyItem:
 
     def __init__(self, src, dest, src_client, dest_client, tags=None, tag_pattern=None, semver=None,
                  include_prerelease=False, limit=None, allow_empty=False, platforms=None, referrers=False,
-                 overwrite=True, expected_digest=None):
+                 overwrite=True, expected_digest=None, prune=False, prune_manifests=False, immutable_tags=None,
+                 backup_tag=None):
         self.src = src
         self.dest = dest
         self.src_client = src_client
@@ -77,6 +78,10 @@ class CopyItem:
         self.referrers = referrers
         self.overwrite = overwrite
         self.expected_digest = expected_digest
+        self.prune = bool(prune)
+        self.prune_manifests = bool(prune_manifests)
+        self.immutable_tags = immutable_tags or None
+        self.backup_tag = backup_tag or None
         self.validate()
 
     @property
@@ -102,6 +107,13 @@ class CopyItem:
                 filter_versions([], self.semver, limit=self.limit)
             except (SemverError, ValueError) as err:
                 raise InvalidReferenceError("semver %r: %s" % (self.semver, err), action="copy") from None
+        sync_options(self.multi, self.prune, self.prune_manifests, self.immutable_tags, self.backup_tag)
+
+    @property
+    def sync(self):
+        """The engine's sync options (prune, prune_manifests, immutable_tags, backup_tag)."""
+        return {"prune": self.prune, "prune_manifests": self.prune_manifests, "immutable_tags": self.immutable_tags,
+                "backup_tag": self.backup_tag}
 
 
 class _State:
@@ -297,7 +309,7 @@ class BatchCopy:
         tags = state.tags if state.selected else item.tags
         state.plan = state.engine.plan(src, dest, platforms=item.platforms, tags=tags,
                                        tag_pattern=None if state.selected else item.tag_pattern,
-                                       referrers=item.referrers)
+                                       referrers=item.referrers, **item.sync)
         if not item.overwrite:
             refusal = overwrite_refusal(state.plan)
             if refusal is not None:
@@ -364,9 +376,17 @@ class BatchCopy:
             "blobs": {"copied": 0, "mounted": 0, "skipped": 0, "bytes": 0},
             "referrers": [],
             "tags": [],
+            "skipped_tags": [],
+            "backups": [],
+            "attachments": [],
+            "pruned_tags": [],
+            "pruned_manifests": [],
+            "prune_refused": [],
         }
         if state.result is not None:
             result.update(state.result)
+            # Clients are shared by items running at once: only the batch total is exact.
+            result.pop("requests", None)
         elif state.plan is not None:
             # Planned but not written (another item failed under atomic): what it would have written.
             planned = state.plan.tags

@@ -20,7 +20,8 @@ The rule:
 - The other registry-specific options (``auth_type``, ``validate_certs``, ``ca_path``,
   ``client_cert``, ``client_key``) follow the same rule as secrets, without the environment
   clause: they describe the home registry, and with no home registry every registry named.
-- ``timeout``, ``retries`` and ``auth_file`` (keyed by host itself) apply to every registry.
+- ``timeout``, ``retries``, ``max_requests_per_second`` (a cap per registry host) and ``auth_file``
+  (keyed by host itself) apply to every registry.
 - A per-side dict (registry_copy's ``src_auth``/``dest_auth``) wins over all of the above: the
   user wrote it for that side.
 - A reference naming the home registry's host without a scheme gets the home registry's scheme.
@@ -50,7 +51,7 @@ from ansible_collections.oci.registry.plugins.module_utils._reference import (
 SECRET_OPTIONS = (("username", "REGISTRY_USERNAME"), ("password", "REGISTRY_PASSWORD"),
                   ("bearer_token", "REGISTRY_TOKEN"))
 REGISTRY_OPTIONS = ("auth_type", "validate_certs", "ca_path", "client_cert", "client_key")
-GENERAL_OPTIONS = ("timeout", "retries", "auth_file")
+GENERAL_OPTIONS = ("timeout", "retries", "auth_file", "max_requests_per_second")
 CONNECTION_DEFAULTS = dict(auth_type="auto", validate_certs=True, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES)
 
 
@@ -112,6 +113,7 @@ def connection_params(options, target=None, side=None, environ=None):
             params[name] = value
     params["timeout"] = check_number("timeout", params["timeout"])
     params["retries"] = check_number("retries", params["retries"])
+    params["max_requests_per_second"] = check_number("max_requests_per_second", params["max_requests_per_second"])
     params["validate_certs"] = params["validate_certs"] is not False
     return params
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import string
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +30,10 @@ from ansible_collections.oci.registry.plugins.module_utils._blob_writer import (
     Aborted as CopyAborted,
     BlobWriter,
 )
+from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import apply as bulk_delete
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
+    InvalidOptionError,
     InvalidReferenceError,
     NotFoundError,
     RegistryError,
@@ -46,14 +49,22 @@ from ansible_collections.oci.registry.plugins.module_utils._media import (
     sha256_digest,
 )
 from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._rate_limit import check_pulls
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
+    TAG_RE,
     ImageReference,
     parse_platform,
     parse_reference,
 )
 from ansible_collections.oci.registry.plugins.module_utils._resolve import PlatformError, check_image_platform
+from ansible_collections.oci.registry.plugins.module_utils._retention import COSIGN_TAG_SUFFIXES, referrer_subject
+from ansible_collections.oci.registry.plugins.module_utils._tracing import safe_host
 
 DEFAULT_CONCURRENCY = 4
+# Tag HEADs are tiny: resolving runs this many at once whatever ``concurrency`` (which sizes transfers),
+# so a re-run over many tags is bound by round trips, not by the transfer slots. The transport's
+# connection pool holds 16 per host, so 32 keep both sides busy.
+RESOLVE_CONCURRENCY = 32
 # Referrers of referrers (a signature on an SBOM) are followed this deep.
 MAX_REFERRER_DEPTH = 4
 ATTESTATION_REFERENCE = "vnd.docker.reference.digest"
@@ -73,6 +84,61 @@ class CopyError(RegistryError):
 def fallback_tag(digest):
     """The referrers tag schema name: ``sha256:abc`` -> ``sha256-abc``."""
     return digest.replace(":", "-", 1)
+
+
+# The placeholders of backup_tag and what each may render to (the pattern keeps backups out of prune).
+_BACKUP_FIELDS = {"tag": "[A-Za-z0-9_][A-Za-z0-9._-]*", "digest12": "[0-9a-f]{12}", "date": "[0-9]{8}"}
+
+
+class BackupTemplate:
+    """``backup_tag``: the tag a destination tag's old digest is copied to before the tag moves."""
+
+    def __init__(self, template):
+        self.template = template
+        pattern = ""
+        try:
+            parsed = list(string.Formatter().parse(template))
+        except ValueError as err:
+            raise InvalidOptionError("backup_tag %r is not a valid template (%s); use the placeholders {tag}, "
+                                     "{digest12} and {date}" % (template, err), action="validate backup_tag") from None
+        for literal, field, spec, conversion in parsed:
+            pattern += re.escape(literal)
+            if field is None:
+                continue
+            if field not in _BACKUP_FIELDS or spec or conversion:
+                raise InvalidOptionError("backup_tag %r has the unknown placeholder {%s}; use {tag}, {digest12} or "
+                                         "{date}" % (template, field + (":" + spec if spec else "")),
+                                         action="validate backup_tag")
+            pattern += _BACKUP_FIELDS[field]
+        self.pattern = re.compile("^%s$" % pattern)
+        # A literal part that can never make a tag ("/", a leading "."), found before any request.
+        self.render("x", "sha256:" + "0" * 64, now=0)
+
+    def render(self, tag, digest, now=None):
+        name = self.template.format(tag=tag, digest12=digest.split(":", 1)[-1][:12],
+                                    date=time.strftime("%Y%m%d", time.gmtime(time.time() if now is None else now)))
+        if not TAG_RE.match(name):
+            raise InvalidOptionError("backup_tag %r renders %r for tag %s, which is not a valid tag (letters, digits, "
+                                     "'_', '.', '-', at most 128)" % (self.template, name, tag),
+                                     action="validate backup_tag")
+        return name
+
+
+def sync_options(multi, prune=False, prune_manifests=False, immutable_tags=None, backup_tag=None):
+    """Checks the sync options before any request; returns (immutable regex or None, BackupTemplate or None)."""
+    if prune and not multi:
+        raise InvalidOptionError("prune needs tags or tag_pattern: it removes the destination tags outside that "
+                                 "selection", action="validate prune")
+    if prune_manifests and not prune:
+        raise InvalidOptionError("prune_manifests needs prune: true", action="validate prune_manifests")
+    immutable = None
+    if immutable_tags:
+        try:
+            immutable = re.compile(immutable_tags)
+        except re.error as err:
+            raise InvalidOptionError("immutable_tags %r is not a valid regular expression: %s"
+                                     % (immutable_tags, err), action="validate immutable_tags") from None
+    return immutable, BackupTemplate(backup_tag) if backup_tag else None
 
 
 class _Node:
@@ -98,7 +164,7 @@ class _Node:
 
 class _TagPlan:
     __slots__ = ("src", "dest", "src_digest", "src_media_type", "target_digest", "target_media_type",
-                 "target_raw", "dest_before", "filtered")
+                 "target_raw", "dest_before", "filtered", "backup", "skipped")
 
     def __init__(self, src, dest):
         self.src = src
@@ -110,6 +176,10 @@ class _TagPlan:
         self.target_raw = None
         self.dest_before = None
         self.filtered = False
+        # The backup tag the old digest goes to before this tag moves (backup_tag), else None.
+        self.backup = None
+        # An existing destination tag matched immutable_tags: done, nothing read or written for it.
+        self.skipped = False
 
     @property
     def up_to_date(self):
@@ -258,6 +328,20 @@ class CopyPlan:
         self.subjects = subjects
         self.multi = multi
         self.started = started
+        # Filled by CopyEngine.plan when asked for: immutable tags taken as done, cosign tag-scheme
+        # attachments (tag plans of their own), the destination tags before, and the prune entry
+        # for _bulk_delete ({repository, tags: [{tag, digest}], digests}).
+        self.skipped = []
+        self.attachments = []
+        self.dest_tags = None
+        self.prune = None
+        self.requests_before = (0, 0)
+
+    @property
+    def backups(self):
+        """One dict per tag that moves with backup_tag: tag, backup, digest (what the backup tag gets)."""
+        return [{"tag": plan.dest.tag, "backup": plan.backup, "digest": plan.dest_before}
+                for plan in self.pending if plan.backup]
 
     @property
     def tags(self):
@@ -288,6 +372,8 @@ class CopyEngine:
         self.chunk_size = self.writer.chunk_size
         self._pool = None
         self.stats = _Stats()
+        # digest -> the manifests its index lists, read once per engine (prune's reachability).
+        self._children = {}
 
     # ------------------------------------------------------------------ API
 
@@ -296,32 +382,62 @@ class CopyEngine:
         return self.execute(self.plan(src, dest, platforms=platforms, tags=tags, tag_pattern=tag_pattern,
                                       referrers=referrers, overwrite=overwrite))
 
-    def plan(self, src, dest, platforms=None, tags=None, tag_pattern=None, referrers=False, overwrite=True):
+    def plan(self, src, dest, platforms=None, tags=None, tag_pattern=None, referrers=False, overwrite=True,
+             prune=False, prune_manifests=False, immutable_tags=None, backup_tag=None):
         """Every read of a copy, no write: returns a CopyPlan for :meth:`execute`.
 
         All refusals (source missing, platform not found, ``overwrite`` conflict, digest in ``dest``)
         are raised here, so a caller can plan several copies and write none when one is refused.
+        With ``tags``/``tag_pattern`` the destination tags are listed once: a selected tag that is
+        not listed needs no HEAD, an ``immutable_tags`` match that is listed needs no request at all.
         """
+        multi = bool(tags) or bool(tag_pattern)
+        immutable, backup = sync_options(multi, prune, prune_manifests, immutable_tags, backup_tag)
         started = time.monotonic()
+        requests_before = self._request_counts()
         self.stats = _Stats()
         self._abort.clear()
         src = _as_reference(src, "src")
         dest = _as_reference(dest, "dest")
         with self._pooled():
-            plans = self._plans(src, dest, tags, tag_pattern)
-            self._map(self._resolve, plans)
+            plans, src_tags = self._plans(src, dest, tags, tag_pattern)
+            dest_tags = self._dest_tags(dest.repository) if multi else None
+            if immutable is not None and dest_tags is not None:
+                for plan in plans:
+                    plan.skipped = plan.dest.tag in dest_tags and bool(immutable.search(plan.dest.tag))
+            with ThreadPoolExecutor(max_workers=max(self.concurrency, RESOLVE_CONCURRENCY),
+                                    thread_name_prefix="oci-resolve") as resolver:
+                self._map(lambda plan: self._resolve(plan, dest_tags, immutable), [p for p in plans if not p.skipped],
+                          pool=resolver)
+            skipped = [plan for plan in plans if plan.skipped]
+            plans = [plan for plan in plans if not plan.skipped]
             if platforms:
                 self._map(lambda plan: self._apply_platforms(plan, platforms), plans)
             self._map(self._resolve_untagged, [plan for plan in plans if plan.dest.digest or not plan.dest.tag])
             if not overwrite:
                 self._check_overwrite(plans)
             pending = [plan for plan in plans if not plan.up_to_date]
+            # The HEADs above carried the source's pull limit (Docker Hub): every image still to copy is at
+            # least one manifest pull, and running out halfway would leave the destination half-synced.
+            check_pulls(safe_host(self.src.registry_url), len({plan.target_digest for plan in pending}))
+            if backup is not None:
+                self._name_backups(backup, pending, {plan.dest.tag for plan in plans + skipped})
             graph = self._walk_plans(src.repository, dest.repository, pending)
-            referrer_graph, subjects = {}, {}
+            referrer_graph, subjects, scanned = {}, {}, set()
             if referrers:
-                referrer_graph, subjects = self._walk_referrers(src.repository, dest.repository, plans, graph)
-        return CopyPlan(src, dest, plans, pending, graph, referrer_graph, subjects,
-                        multi=bool(tags) or bool(tag_pattern), started=started)
+                referrer_graph, subjects, scanned = self._walk_referrers(src.repository, dest.repository, plans,
+                                                                         graph)
+            copy_plan = CopyPlan(src, dest, plans, pending, graph, referrer_graph, subjects, multi=multi,
+                                 started=started)
+            copy_plan.skipped = skipped
+            copy_plan.dest_tags = dest_tags
+            copy_plan.requests_before = requests_before
+            if referrers:
+                copy_plan.attachments = self._plan_attachments(src, dest, src_tags, dest_tags, scanned,
+                                                               referrer_graph)
+            if prune:
+                copy_plan.prune = self._plan_prune(copy_plan, immutable, backup, prune_manifests)
+        return copy_plan
 
     def execute(self, copy_plan):
         """Write what :meth:`plan` found missing (in check mode, predict it); returns the copy result.
@@ -332,21 +448,221 @@ class CopyEngine:
         src_repo, dest_repo = copy_plan.src.repository, copy_plan.dest.repository
         plans, pending, graph = copy_plan.plans, copy_plan.pending, copy_plan.graph
         referrer_graph = copy_plan.referrer_graph
+        attached = [plan for plan in copy_plan.attachments if not plan.up_to_date]
+        attached_digests = {plan.target_digest for plan in attached}
         fallback_written = False
+        pruned = None
         with self._pooled():
             if self.check_mode:
                 self._predict_blobs(src_repo, dest_repo, graph, referrer_graph)
-                self._predict_manifests(graph, pending, referrer_graph)
+                self._predict_manifests(graph, pending, referrer_graph, attached)
                 after = {id(plan): plan.target_digest for plan in plans}
             else:
                 self._transfer(src_repo, dest_repo, graph, tagged_later={plan.target_digest for plan in pending})
+                self._back_up(dest_repo, pending)
                 after = self._tag(dest_repo, plans, pending, graph)
                 if referrer_graph:
-                    self._transfer(src_repo, dest_repo, referrer_graph)
+                    self._transfer(src_repo, dest_repo, referrer_graph, tagged_later=attached_digests)
+                    self._tag(dest_repo, copy_plan.attachments, attached, referrer_graph)
                     fallback_written = self._maintain_fallback_indexes(dest_repo, referrer_graph,
-                                                                       copy_plan.subjects)
-        return self._result(plans, after, copy_plan.multi, referrer_graph, fallback_written,
-                            time.monotonic() - copy_plan.started)
+                                                                       copy_plan.subjects, copy_plan.dest_tags)
+            if copy_plan.prune is not None:
+                pruned = self._prune(copy_plan.prune)
+        result = self._result(plans, after, copy_plan.multi, referrer_graph, fallback_written,
+                              time.monotonic() - copy_plan.started)
+        self._sync_result(result, copy_plan, attached, pruned)
+        return result
+
+    # ------------------------------------------------------------------ sync
+
+    def _request_counts(self):
+        return (getattr(self.src, "request_count", 0), getattr(self.dest, "request_count", 0))
+
+    def _dest_tags(self, dest_repo):
+        """The destination's tags, all pages, in one listing; a repository that does not exist has none."""
+        try:
+            return set(self.dest.tags.iter_tags(dest_repo))
+        except NotFoundError:
+            return set()
+
+    def _name_backups(self, backup, pending, selected):
+        now = time.time()
+        names = {}
+        for plan in pending:
+            if plan.dest.tag and plan.dest_before is not None:
+                plan.backup = backup.render(plan.dest.tag, plan.dest_before, now=now)
+                if plan.backup in selected or plan.backup in names:
+                    raise InvalidOptionError(
+                        "backup_tag %r renders %r for tag %s, which is %s" % (
+                            backup.template, plan.backup, plan.dest.tag,
+                            "a copied tag" if plan.backup in selected else "also the backup of " + names[plan.backup]),
+                        action="validate backup_tag", hint="put {tag} (and {digest12}) in backup_tag")
+                names[plan.backup] = plan.dest.tag
+
+    def _back_up(self, dest_repo, pending):
+        """Before a tag moves, its old manifest gets the backup tag: rollback is one retag."""
+        def back_up(plan):
+            self._check_abort()
+            old = self.dest.manifests.get_manifest_raw(dest_repo, plan.dest_before)
+            self.dest.manifests.put_manifest(dest_repo, plan.backup, old.raw, old.media_type)
+        self._map(back_up, [plan for plan in pending if plan.backup])
+
+    def _plan_attachments(self, src, dest, src_tags, dest_tags, subjects, referrer_graph):
+        """cosign's tag-scheme attachments (``sha256-<hex>.sig/.att/.sbom``) of the copied manifests, as tag plans."""
+        if src_tags is None:
+            src_tags = sorted(self.src.tags.iter_tags(src.repository))
+        names = [tag for tag in src_tags
+                 if tag.endswith(COSIGN_TAG_SUFFIXES) and referrer_subject(tag) in subjects]
+        plans = [_TagPlan(src.with_tag(name), dest.with_tag(name)) for name in names]
+        self._map(lambda plan: self._resolve(plan, dest_tags), plans)
+        pending = [plan for plan in plans if not plan.up_to_date]
+        self._walk(src.repository, dest.repository, [plan.target_digest for plan in pending], referrer_graph,
+                   referrer=True)
+        return plans
+
+    def _plan_prune(self, copy_plan, immutable, backup, with_manifests):
+        """The prune entry for _bulk_delete: destination tags outside the selection, and with
+        ``with_manifests`` the manifests only they use.
+
+        Kept: the selected tags, backup tags, and the referrer tags (``sha256-<hex>[.sig|.att|.sbom]``)
+        of every image that stays. A referrer tag goes only with an image known to go.
+        """
+        dest_repo = copy_plan.dest.repository
+        selected = {plan.dest.tag for plan in copy_plan.plans + copy_plan.skipped + copy_plan.attachments}
+        candidates = sorted(tag for tag in copy_plan.dest_tags
+                            if tag not in selected and not (backup is not None and backup.pattern.match(tag)))
+        plain = [tag for tag in candidates if referrer_subject(tag) is None]
+        referrer_tags = [tag for tag in candidates if referrer_subject(tag) is not None]
+        # Immutable tags are read only when a referrer tag may belong to one of them.
+        read = [tag for tag in plain if immutable is None or not immutable.search(tag)]
+        heads = dict(self._map(lambda tag: (tag, self.dest.manifests.head_manifest(dest_repo, tag)), read))
+        known = {head.digest for head in heads.values() if head is not None}
+        if any(referrer_subject(tag) not in known for tag in referrer_tags):
+            unread = [tag for tag in plain if tag not in heads]
+            heads.update(self._map(lambda tag: (tag, self.dest.manifests.head_manifest(dest_repo, tag)), unread))
+        removing = {}
+        for tag in plain:
+            if tag not in heads:
+                removing[tag] = None
+            elif heads[tag] is not None:
+                removing[tag] = heads[tag].digest
+        going = {digest for digest in removing.values() if digest}
+        at_dest = [(self.dest, dest_repo)]
+        if with_manifests:
+            going = self._reach(going, {}, at_dest)
+        questioned = [tag for tag in referrer_tags if referrer_subject(tag) in going]
+        staying = set()
+        if questioned or (with_manifests and going):
+            kept = {plan.target_digest for plan in copy_plan.plans}
+            skipped_heads = self._map(lambda plan: self.dest.manifests.head_manifest(dest_repo, plan.dest.tag),
+                                      copy_plan.skipped)
+            kept.update(head.digest for head in skipped_heads if head is not None)
+            # A copied image is read at the source (in check mode the destination lacks it), a skipped one here.
+            staying = self._reach(kept, copy_plan.graph, [(self.src, copy_plan.src.repository)] + at_dest)
+        for tag in questioned:
+            if referrer_subject(tag) not in staying:
+                removing[tag] = None
+        digests = []
+        if with_manifests:
+            attachment_heads = self._map(lambda tag: self.dest.manifests.head_manifest(dest_repo, tag),
+                                         [tag for tag in questioned if tag in removing])
+            going.update(head.digest for head in attachment_heads if head is not None)
+            digests = [digest for digest in self._parents_first(going) if digest not in staying]
+        return {"repository": dest_repo, "digests": digests,
+                "tags": [{"tag": tag, "digest": removing[tag]} for tag in sorted(removing)]}
+
+    def _reach(self, digests, graph, places):
+        """``digests`` and every manifest their indexes list, at any depth.
+
+        An index not in ``graph`` is read from the first of ``places`` (client, repository) that has it.
+        """
+        reached = set()
+        frontier = [digest for digest in digests if digest]
+        for dummy in range(MAX_REFERRER_DEPTH + 1):
+            frontier = [digest for digest in dict.fromkeys(frontier) if digest not in reached]
+            if not frontier:
+                break
+            reached.update(frontier)
+            unknown = [digest for digest in frontier if digest not in self._children
+                       and (digest not in graph or graph[digest].raw is None)]
+            for digest, children in self._map(lambda digest: (digest, self._index_children(digest, places)), unknown):
+                self._children[digest] = children
+            following = []
+            for digest in frontier:
+                if digest in graph and graph[digest].raw is not None:
+                    following.extend(graph[digest].children)
+                else:
+                    following.extend(self._children.get(digest, ()))
+            frontier = following
+        return reached
+
+    @staticmethod
+    def _index_children(digest, places):
+        for client, repository in places:
+            head = client.manifests.head_manifest(repository, digest)
+            if head is None:
+                continue
+            if head.media_type not in INDEX_TYPES:
+                return []
+            return [child.digest for child in client.manifests.get_manifest(repository, digest).manifest.manifests]
+        return []
+
+    def _parents_first(self, digests):
+        children = self._children
+        ordered = []
+
+        def visit(digest, trail):
+            if digest in ordered or digest in trail:
+                return
+            for child in children.get(digest, ()):
+                if child in digests:
+                    visit(child, trail + (digest,))
+            ordered.append(digest)
+        for digest in sorted(digests):
+            visit(digest, ())
+        return list(reversed(ordered))
+
+    def _prune(self, entry):
+        if not entry["tags"] and not entry["digests"]:
+            return {"removed_tags": [], "deleted": [], "refused": []}
+        reports, dummy, dummy2 = bulk_delete(self.dest, [entry], check_mode=self.check_mode,
+                                             concurrency=self.concurrency)
+        report = reports[0]
+        if report["error"] is not None:
+            raise CopyError("the copy is done, pruning the destination failed: %s" % report["error"]["msg"],
+                            registry=self.dest.registry, repository=entry["repository"], action="prune",
+                            hint=report["error"].get("hint"))
+        return report
+
+    def _sync_result(self, result, copy_plan, attached, pruned):
+        src_before, dest_before = copy_plan.requests_before
+        src_now, dest_now = self._request_counts()
+        result["requests"] = {"src": src_now - src_before, "dest": dest_now - dest_before}
+        result["skipped_tags"] = sorted(plan.dest.tag for plan in copy_plan.skipped)
+        result["backups"] = copy_plan.backups
+        result["attachments"] = sorted(plan.dest.tag for plan in attached)
+        result["pruned_tags"] = sorted(item["tag"] for item in (pruned or {}).get("removed_tags", []))
+        result["pruned_manifests"] = list((pruned or {}).get("deleted", []))
+        result["prune_refused"] = list((pruned or {}).get("refused", []))
+        result["changed"] = bool(result["changed"] or result["attachments"] or result["pruned_tags"]
+                                 or result["pruned_manifests"])
+        result["diff"] = self._diff(result, copy_plan, attached, pruned)
+
+    @staticmethod
+    def _diff(result, copy_plan, attached, pruned):
+        """Destination tags before and after: the copied ones, backups, attachments, pruned ones (absent after)."""
+        before = dict((item["dest"], item["before"]) for item in result["tags"])
+        after = dict((item["dest"], item["dest_digest"]) for item in result["tags"])
+        for plan in attached:
+            before[str(plan.dest)] = plan.dest_before
+            after[str(plan.dest)] = plan.target_digest
+        for item in result["backups"]:
+            name = str(copy_plan.dest.with_tag(item["backup"]))
+            before.setdefault(name, None)
+            after[name] = item["digest"]
+        for item in (pruned or {}).get("removed_tags", []):
+            before[str(copy_plan.dest.with_tag(item["tag"]))] = item["digest"]
+        return {"before": before, "after": after}
 
     @contextlib.contextmanager
     def _pooled(self):
@@ -372,7 +688,7 @@ class CopyEngine:
                     action="copy")
             if not dest.tag and not dest.digest and src.tag:
                 dest = dest.with_tag(src.tag)
-            return [_TagPlan(src, dest)]
+            return [_TagPlan(src, dest)], None
         for ref, name in ((src, "src"), (dest, "dest")):
             if ref.tag or ref.digest:
                 raise InvalidReferenceError(
@@ -384,19 +700,28 @@ class CopyEngine:
             except re.error as err:
                 raise InvalidReferenceError("tag_pattern %r is not a valid regular expression: %s"
                                             % (tag_pattern, err), action="copy") from None
-            names = sorted(tag for tag in self.src.tags.iter_tags(src.repository) if pattern.search(tag))
+            src_tags = sorted(self.src.tags.iter_tags(src.repository))
+            names = [tag for tag in src_tags if pattern.search(tag)]
             if not names:
                 raise NotFoundError("no tag of %s matches %r" % (src, tag_pattern), action="copy",
                                     hint="check tag_pattern (a Python regular expression, searched anywhere in the tag)")
         else:
+            src_tags = None
             names = list(dict.fromkeys(tags))
-        return [_TagPlan(src.with_tag(name), dest.with_tag(name)) for name in names]
+        return [_TagPlan(src.with_tag(name), dest.with_tag(name)) for name in names], src_tags
 
-    def _resolve(self, plan):
-        """HEAD both sides: the only requests of an up-to-date copy."""
-        if plan.dest.tag:
+    def _resolve(self, plan, dest_tags=None, immutable=None):
+        """HEAD both sides: the only requests of an up-to-date copy.
+
+        ``dest_tags`` (a listing) spares the HEAD of a destination tag that does not exist. With
+        ``immutable``, an existing destination tag that matches is skipped without reading the source.
+        """
+        if plan.dest.tag and (dest_tags is None or plan.dest.tag in dest_tags):
             before = self.dest.manifests.head_manifest(plan.dest.repository, plan.dest.tag)
             plan.dest_before = before.digest if before is not None else None
+            if before is not None and immutable is not None and immutable.search(plan.dest.tag):
+                plan.skipped = True
+                return
         if plan.src.digest and plan.src.digest == plan.dest_before:
             plan.src_digest = plan.target_digest = plan.src.digest
             plan.src_media_type = plan.target_media_type = before.media_type
@@ -521,10 +846,10 @@ class CopyEngine:
         for node in list(graph.values()):
             subjects_to_scan.extend(node.children)
         # Children of up-to-date or already present indexes were not walked; their
-        # digests still matter for referrers, so read the index from the destination.
+        # digests still matter for referrers, so read the index (from the source: no GET at the destination).
         for plan in plans:
             if plan.target_digest not in graph or graph[plan.target_digest].exists:
-                subjects_to_scan.extend(self._children_at_dest(dest_repo, plan))
+                subjects_to_scan.extend(self._children_of_target(plan))
         referrer_graph = {}
         subjects = {}
         scanned = set()
@@ -545,13 +870,15 @@ class CopyEngine:
             self._walk(src_repo, dest_repo, found, referrer_graph, referrer=True)
             frontier = [d for d in found if d not in scanned]
             depth += 1
-        return referrer_graph, subjects
+        return referrer_graph, subjects, scanned | set(frontier)
 
-    def _children_at_dest(self, dest_repo, plan):
+    def _children_of_target(self, plan):
         if plan.target_media_type not in INDEX_TYPES:
             return []
+        if plan.target_raw is not None:
+            return [d.digest for d in parse_manifest(plan.target_raw, plan.target_media_type).manifests]
         try:
-            result = self.dest.manifests.get_manifest(dest_repo, plan.target_digest)
+            result = self.src.manifests.get_manifest(plan.src.repository, plan.target_digest)
         except NotFoundError:
             return []
         return [d.digest for d in result.manifest.manifests]
@@ -577,11 +904,13 @@ class CopyEngine:
                 self.stats.add(copied=1, bytes=blob.size or 0)
         self._map(predict, self._unique_blobs(*graphs))
 
-    def _predict_manifests(self, graph, pending, referrer_graph):
+    def _predict_manifests(self, graph, pending, referrer_graph, attached=()):
         # The same selections _transfer and _tag write from, so the count is exact: a
         # manifest behind several tags is PUT once per tag, its children once.
-        pushes = _push_levels(graph, skip={plan.target_digest for plan in pending}) + _push_levels(referrer_graph)
-        self.stats.add(manifests=sum(len(level) for level in pushes) + len(_tag_writes(pending)))
+        pushes = (_push_levels(graph, skip={plan.target_digest for plan in pending})
+                  + _push_levels(referrer_graph, skip={plan.target_digest for plan in attached}))
+        self.stats.add(manifests=sum(len(level) for level in pushes) + len(_tag_writes(pending))
+                       + len(_tag_writes(attached)))
 
     def _transfer(self, src_repo, dest_repo, graph, tagged_later=()):
         """Blobs, then manifests deepest first; ``tagged_later`` are pushed by the tag step instead."""
@@ -625,7 +954,12 @@ class CopyEngine:
                     "destination registry stored %s, expected %s" % (result.digest, plan.target_digest),
                     registry=plan.dest.registry, repository=dest_repo, reference=reference, action="copy")
             self.stats.add(manifests=1)
-        self._map(push, _tag_writes(pending))
+        writes = _tag_writes(pending)
+        # distribution rewrites a manifest's file on every PUT; an index PUT that runs at the same time as a
+        # tag PUT of one of its children can read it half-written and refuse the index (MANIFEST_BLOB_UNKNOWN).
+        listed = {child for node in graph.values() for child in node.children}
+        self._map(push, [plan for plan in writes if plan.target_digest in listed])
+        self._map(push, [plan for plan in writes if plan.target_digest not in listed])
         return {id(plan): plan.target_digest for plan in plans}
 
     def _raw_for(self, dest_repo, plan, graph):
@@ -636,7 +970,7 @@ class CopyEngine:
         result = self.dest.manifests.get_manifest(dest_repo, plan.target_digest)
         return result.raw, result.media_type
 
-    def _maintain_fallback_indexes(self, dest_repo, referrer_graph, subjects):
+    def _maintain_fallback_indexes(self, dest_repo, referrer_graph, subjects, dest_tags=None):
         """Keep ``sha256-<hex>`` tag indexes for registries without a referrers API.
 
         Registries that answered the manifest PUT with OCI-Subject index the
@@ -656,6 +990,10 @@ class CopyEngine:
                         pushed.append(_referrer_descriptor(node))
                 else:
                     present.append(source_descriptor.to_dict())
+            if not pushed and dest_tags is not None and fallback_tag(subject) in dest_tags:
+                # Nothing new for this subject and its fallback index exists: an earlier run wrote
+                # it; reading it back would be a GET at the destination on every no-op run.
+                continue
             if present and self._listed_by_referrers_api(dest_repo, subject, present):
                 present = []
             if self._merge_fallback_index(dest_repo, subject, pushed + present):
@@ -689,13 +1027,14 @@ class CopyEngine:
 
     # --------------------------------------------------------------- helpers
 
-    def _map(self, fn, items):
+    def _map(self, fn, items, pool=None):
         items = list(items)
+        pool = pool or self._pool
         if not items:
             return []
-        if len(items) == 1 or self._pool is None or self.concurrency == 1:
+        if len(items) == 1 or pool is None or (self.concurrency == 1 and pool is self._pool):
             return [fn(item) for item in items]
-        futures = [self._pool.submit(fn, item) for item in items]
+        futures = [pool.submit(fn, item) for item in items]
         results = []
         first_error = None
         for future in futures:
@@ -726,6 +1065,9 @@ class CopyEngine:
             "duration": round(duration, 3),
         }
         if multi:
+            result.update(src_digest=None, dest_digest=None, media_type=None, digest_changed=False)
+        elif not plans:
+            # The one tag was skipped by immutable_tags: the source was not read.
             result.update(src_digest=None, dest_digest=None, media_type=None, digest_changed=False)
         else:
             plan = plans[0]

@@ -35,6 +35,7 @@ NUMERIC_RANGES = {
     "page_size": (1, 100000, "entries"),
     "concurrency": (1, 64, "parallel transfers"),
     "image_concurrency": (1, 64, "parallel images"),
+    "max_requests_per_second": (1, 10000, "requests per second"),
 }
 
 

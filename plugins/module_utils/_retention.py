@@ -42,11 +42,19 @@ DEFAULT_KEEP_PATTERNS = ("^latest$",)
 # cosign (`sha256-<hex>.sig/.att/.sbom`) and the OCI referrers tag schema (`sha256-<hex>`):
 # such a tag belongs to the image it describes and follows that image's fate.
 REFERRER_TAG_RE = re.compile(r"^(sha256|sha512)-([0-9a-f]{64,128})(?:\.[A-Za-z0-9_.-]+)?$")
+# What cosign writes on registries without the referrers API: signature, attestation, SBOM.
+COSIGN_TAG_SUFFIXES = (".sig", ".att", ".sbom")
 
 _RFC3339_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
     r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$"
 )
+
+
+def referrer_subject(tag):
+    """``sha256:<hex>`` for a referrer tag (REFERRER_TAG_RE), else None."""
+    match = REFERRER_TAG_RE.match(tag or "")
+    return "%s:%s" % (match.group(1), match.group(2)) if match else None
 
 
 class RetentionError(ValueError):

@@ -212,10 +212,16 @@ def mirror_entries(entries, shard=None):
     return selected
 
 
-def mirror_copy_items(entries, shard=None, referrers=False, allow_empty=False, src_auth=None, dest_auth=None):
+# Per-entry sync options and the role defaults they fall back to (mirror_prune, ...).
+_SYNC = ("prune", "immutable_tags", "backup_tag")
+
+
+def mirror_copy_items(entries, shard=None, referrers=False, allow_empty=False, src_auth=None, dest_auth=None,
+                      prune=False, immutable_tags=None, backup_tag=None):
     """registry_copy ``images`` entries for the mirror entries of this shard."""
+    defaults = {"prune": prune, "immutable_tags": immutable_tags, "backup_tag": backup_tag}
     items = []
-    for _position, entry in mirror_entries(entries, shard):
+    for position, entry in mirror_entries(entries, shard):
         item = {
             "src": entry["src"],
             "dest": entry["dest"],
@@ -223,6 +229,16 @@ def mirror_copy_items(entries, shard=None, referrers=False, allow_empty=False, s
             "src_auth": entry.get("src_auth") or src_auth or {},
             "dest_auth": entry.get("dest_auth") or dest_auth or {},
         }
+        for key in _SYNC:
+            value = entry.get(key) if entry.get(key) is not None else defaults[key]
+            if value not in (None, "", False):
+                item[key] = value
+        selects = any(entry.get(key) is not None and entry.get(key) != "" for key in _SELECTORS)
+        if item.get("prune") and not selects:
+            if entry.get("prune"):
+                raise RoleInputError("mirror_images[%d]: prune needs tags, tag_pattern or semver" % position)
+            # mirror_prune applies to the entries that select tags; a single image has nothing to prune.
+            del item["prune"]
         for key in ("platforms",) + _SELECTORS:
             if entry.get(key) is not None and entry.get(key) != "":
                 item[key] = entry[key]
@@ -254,6 +270,12 @@ def mirror_report(copy_result, entries, shard=None):
             "digests": dict((tag["dest"], tag.get("dest_digest")) for tag in tags),
             "blobs": result.get("blobs") or {},
             "referrers": result.get("referrers") or [],
+            "copied": [tag["dest"] for tag in tags if tag.get("changed")],
+            "skipped_tags": result.get("skipped_tags") or [],
+            "pruned": result.get("pruned_tags") or [],
+            "pruned_manifests": result.get("pruned_manifests") or [],
+            "backed_up": result.get("backups") or [],
+            "attachments": result.get("attachments") or [],
             "msg": result.get("msg"),
         })
     return report

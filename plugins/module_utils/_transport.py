@@ -56,6 +56,7 @@ from ansible_collections.oci.registry.plugins.module_utils._errors import (
     TransportError,
 )
 from ansible_collections.oci.registry.plugins.module_utils._options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from ansible_collections.oci.registry.plugins.module_utils._rate_limit import limiter_for, observe as observe_limits
 from ansible_collections.oci.registry.plugins.module_utils._tracing import TraceLog, safe_host, safe_path, span
 from ansible_collections.oci.registry.plugins.module_utils._workers import DEFAULT_POOL_SIZE
 
@@ -226,7 +227,8 @@ class Transport(object):
 
     def __init__(self, validate_certs=True, ca_path=None, client_cert=None, client_key=None, timeout=DEFAULT_TIMEOUT,
                  retries=DEFAULT_RETRIES, user_agent=None, trace=False, backoff_factor=0.5, max_backoff=30.0,
-                 max_retry_after=60.0, pool_size=DEFAULT_POOL_SIZE, sleep=time.sleep):
+                 max_retry_after=60.0, pool_size=DEFAULT_POOL_SIZE, sleep=time.sleep, max_requests_per_second=None,
+                 max_retry_wait=120.0):
         require_requests()
         if ca_path and not os.path.exists(ca_path):
             # Checked with validate_certs=false too: a wrong path would otherwise surface only when
@@ -243,6 +245,9 @@ class Transport(object):
         self.backoff_factor = backoff_factor
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
+        # The most one request waits in total for retries (429 storms): then the answer is the error.
+        self.max_retry_wait = max_retry_wait
+        self.max_requests_per_second = max_requests_per_second
         self.sleep = sleep
         self.trace = TraceLog(enabled=trace)
         self.session = requests.Session()
@@ -310,6 +315,7 @@ class Transport(object):
     def _send_with_retries(self, method, url, headers, body, params, stream, allow_redirects, retry, trace_name,
                            timeout):
         attempt = 0
+        waited = 0.0
         while True:
             try:
                 response = self._send_following_redirects(
@@ -331,9 +337,12 @@ class Transport(object):
                 delay = self.retry_wait(response.headers, attempt)
                 if delay is None:
                     return response
+                if waited + delay > self.max_retry_wait:
+                    return response
                 if body.rewind():
                     response.close()
                     self.sleep(delay)
+                    waited += delay
                     attempt += 1
                     continue
             return response
@@ -377,6 +386,9 @@ class Transport(object):
         error = None
         attributes = {"http.request.method": method, "server.address": safe_host(url),
                       "url.path": safe_path(url), "oci.registry.attempt": attempt}
+        limiter = limiter_for(safe_host(url), self.max_requests_per_second)
+        if limiter is not None:
+            limiter.acquire()
         with span("HTTP %s" % method, attributes) as set_attr:
             try:
                 response = self.session.request(
@@ -385,6 +397,7 @@ class Transport(object):
                     timeout=timeout or self.timeout, proxies=self.proxies_for(url))
                 status = response.status_code
                 set_attr("http.response.status_code", status)
+                observe_limits(safe_host(url), response.headers)
                 return response
             except Exception as exc:
                 error = type(exc).__name__

@@ -25,7 +25,16 @@ description:
   - Idempotent. When the destination tag already has the source digest (one C(HEAD) on each side), nothing else is
     sent and RV(ignore:changed) is V(false).
   - Several tags at once with O(tags) or O(tag_pattern); blobs shared between the tags are sent once.
-  - Signatures, SBOMs and attestations that refer to the image (OCI referrers) are copied with O(referrers).
+  - Signatures, SBOMs and attestations that refer to the image (OCI referrers, and cosign's tag-scheme
+    attachments) are copied with O(referrers).
+  - When the source announces a pull limit (Docker Hub's C(ratelimit-remaining) on manifest requests) that would
+    not cover the images still to copy, the task stops before writing anything and says how many pulls are left
+    and when they free up. HTTP 429 answers are retried as C(Retry-After) asks, within a bounded total wait.
+  - As a sync tool, O(prune) removes what the source selection no longer has, O(immutable_tags) makes re-runs
+    over release tags cost one tag listing, and O(backup_tag) keeps the digest a tag pointed to before it moved.
+  - "With O(tags) or O(tag_pattern), a re-run that changes nothing costs one destination tag listing, one
+    manifest C(HEAD) per source tag and one per existing destination tag, and no C(GET) at the destination
+    (registries such as Harbor count a C(GET) as a pull); see RV(requests)."
 author:
   - oci.registry contributors (@oci-registry)
 extends_documentation_fragment:
@@ -98,6 +107,11 @@ options:
         description: Retries of a request that failed with a connection error, timeout, 429 or 5xx. V(3) when not set
           anywhere.
         type: int
+      max_requests_per_second:
+        description:
+          - Send at most this many requests per second to this side's registry host, shared by all parallel
+            transfers of the task (and by both sides when they are one registry). No cap when not set anywhere.
+        type: int
   dest_auth:
     description:
       - Connection and credentials for the destination registry, with the same keys as O(src_auth).
@@ -150,6 +164,43 @@ options:
       - With V(false) the task fails, before writing anything, when a destination tag exists with another digest.
     type: bool
     default: true
+  prune:
+    description:
+      - With O(tags) or O(tag_pattern), remove the destination tags that are not in the selection, so the
+        destination repository mirrors the selection exactly (tags the source no longer has go too).
+      - Never removed are the referrer tags (C(sha256-<hex>), and cosign's C(sha256-<hex>.sig), C(.att) and
+        C(.sbom)) of images that stay, and tags that O(backup_tag) could have made. A referrer tag goes only
+        together with an image known to go.
+      - Runs after the copy. Tags are removed as M(oci.registry.registry_delete) removes them; a tag that moved
+        between the read and the removal is refused (RV(prune_refused)).
+      - Not allowed without O(tags) or O(tag_pattern).
+    type: bool
+    default: false
+  prune_manifests:
+    description:
+      - With O(prune), also delete the manifests the removed tags used (index children and their cosign
+        attachments included), except anything a kept tag still uses, directly or through an index. The same
+        rule as the P(oci.registry.cleanup#role) role.
+      - Needs a registry that allows deletes.
+    type: bool
+    default: false
+  immutable_tags:
+    description:
+      - Python regular expression (searched anywhere in the tag) for destination tags that never move, such as
+        release versions. A matching destination tag that already exists is taken as done without reading it or
+        its source (with O(tags) or O(tag_pattern), no request beyond the one destination tag listing), and
+        reported in RV(skipped_tags).
+    type: str
+  backup_tag:
+    description:
+      - Before a destination tag is moved to another digest, copy its old manifest to this tag in the same
+        repository. Rolling back is one retag, for example this module with the backup as O(src) and the tag as
+        O(dest).
+      - A template with the placeholders C({tag}) (the tag), C({digest12}) (the first 12 hex digits of the old
+        digest) and C({date}) (UTC date of the run, C(YYYYMMDD)), for example V({tag}-prev).
+      - An unknown placeholder, or a template that renders an invalid tag or a copied tag, fails before any
+        request. Backups are listed in RV(backups); with O(prune) they are kept.
+    type: str
   concurrency:
     description:
       - How many blobs (and manifests) are transferred at the same time, from 1 to 64.
@@ -251,6 +302,18 @@ options:
       expected_digest:
         description: As O(expected_digest), checked against the pinned source digest.
         type: str
+      prune:
+        description: As O(prune); needs a tag selection in the entry or at the top level.
+        type: bool
+      prune_manifests:
+        description: As O(prune_manifests).
+        type: bool
+      immutable_tags:
+        description: As O(immutable_tags).
+        type: str
+      backup_tag:
+        description: As O(backup_tag).
+        type: str
   image_concurrency:
     description:
       - How many entries of O(images) are planned and copied at the same time, from 1 to 64.
@@ -276,7 +339,7 @@ options:
       - The top-level options O(username), O(password), O(bearer_token), O(auth_type), O(validate_certs),
         O(ca_path), O(client_cert) and O(client_key) apply only to the side whose registry host is this one, so
         credentials never go to another host. When O(registry_url) is not set (nor E(REGISTRY_URL)), they apply
-        to both sides. O(timeout), O(retries) and O(auth_file) always apply to both sides.
+        to both sides. O(timeout), O(retries), O(max_requests_per_second) and O(auth_file) always apply to both sides.
         O(src_auth) and O(dest_auth) override them per side. They exist so that C(module_defaults) for the
         C(group/oci.registry.registry) action group also work here.
       - A O(src) or O(dest) on this registry's host without an V(http://) or V(https://) prefix uses this
@@ -328,6 +391,11 @@ options:
   retries:
     description: Retries for the O(registry_url) registry.
     type: int
+  max_requests_per_second:
+    description:
+      - Cap on the requests per second to each registry host (both sides), from V(1) to V(10000); see
+        O(src_auth.max_requests_per_second).
+    type: int
 notes:
   - Long copies can run in the background with the task keywords C(async) (maximum run time in seconds) and C(poll)
     (seconds between status checks); the result is the same as without. With C(poll) set to V(0) the play moves on
@@ -373,6 +441,21 @@ EXAMPLES = r'''
     dest: registry.example.com/team/app
     tag_pattern: '^v[0-9]+\.[0-9]+\.[0-9]+$'
     concurrency: 8
+
+- name: Keep an exact mirror of the release tags; release tags never move, so re-runs only list them
+  oci.registry.registry_copy:
+    src: docker.io/library/alpine
+    dest: registry.example.com/mirror/alpine
+    tag_pattern: '^3\.[0-9]+(\.[0-9]+)?$'
+    immutable_tags: '^3\.[0-9]+\.[0-9]+$'
+    prune: true
+    referrers: true
+
+- name: Move stable, keeping the image it pointed to as stable-prev (rollback is one retag)
+  oci.registry.registry_copy:
+    src: registry.example.com/staging/app:1.4.3
+    dest: registry.example.com/prod/app:stable
+    backup_tag: '{tag}-prev'
 
 - name: Never move an existing production tag
   oci.registry.registry_copy:
@@ -569,13 +652,84 @@ tags:
       type: bool
       returned: success
       sample: true
+skipped_tags:
+  description: Destination tags taken as done because they exist and match O(immutable_tags).
+  returned: success
+  type: list
+  elements: str
+  sample: ['1.4.1', '1.4.2']
+backups:
+  description: One entry per tag that moved (in check mode, would move) with O(backup_tag).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{tag: stable, backup: stable-prev, digest: "sha256:..."}]
+  contains:
+    tag:
+      description: The destination tag that moved.
+      type: str
+      returned: success
+    backup:
+      description: The backup tag, which now points to RV(backups[].digest).
+      type: str
+      returned: success
+    digest:
+      description: Digest the tag pointed to before the copy.
+      type: str
+      returned: success
+attachments:
+  description:
+    - cosign tag-scheme attachments (C(sha256-<hex>.sig), C(.att), C(.sbom)) written (in check mode, that would
+      be written) at the destination with O(referrers).
+  returned: success
+  type: list
+  elements: str
+  sample: [sha256-0d5e3c1b6f0a1c2e8f3b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081.sig]
+pruned_tags:
+  description: Destination tags removed (in check mode, that would be removed) by O(prune).
+  returned: success
+  type: list
+  elements: str
+  sample: ['1.3.0']
+pruned_manifests:
+  description: Manifest digests deleted (in check mode, that would be deleted) by O(prune_manifests).
+  returned: success
+  type: list
+  elements: str
+  sample: [sha256:9a8b7c6d5e4f30211a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081]
+prune_refused:
+  description:
+    - What O(prune) did not remove because the destination changed since it was read, each with C(tag) or
+      C(digest) and C(reason).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{tag: '1.3.0', digest: "sha256:...", reason: "moved: points to sha256:..., the plan saw sha256:..."}]
+requests:
+  description:
+    - HTTP requests sent to each side (token requests and retries included), counted by each side's client.
+    - With O(images), the totals of the batch.
+  returned: success
+  type: dict
+  sample: {src: 3, dest: 4}
+  contains:
+    src:
+      description: Requests to the source registry.
+      type: int
+      returned: success
+    dest:
+      description: Requests to the destination registry.
+      type: int
+      returned: success
 duration:
   description: Seconds the copy took.
   returned: success
   type: float
   sample: 4.213
 diff:
-  description: Destination tag digests before and after, in diff mode.
+  description:
+    - Destination tag digests before and after, in diff mode. Backup and attachment tags are included; a tag
+      removed by O(prune) is in C(before) only.
   returned: when diff mode is on
   type: dict
   sample:
@@ -602,9 +756,9 @@ from ansible_collections.oci.registry.plugins.module_utils._options import check
 from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
 
 try:
-    from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine
+    from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine, sync_options
 except ImportError:  # requests missing: run_module reports it cleanly
-    CopyEngine = None
+    CopyEngine = sync_options = None
 try:
     from ansible_collections.oci.registry.plugins.module_utils._batch_copy import (
         BatchCopy,
@@ -642,6 +796,10 @@ def argument_spec():
         tag_pattern=dict(type='str'),
         referrers=dict(type='bool', default=False),
         overwrite=dict(type='bool', default=True),
+        prune=dict(type='bool', default=False),
+        prune_manifests=dict(type='bool', default=False),
+        immutable_tags=dict(type='str'),
+        backup_tag=dict(type='str'),
         concurrency=dict(type='int', default=4),
         chunk_size=dict(type='int'),
         expected_digest=dict(type='str'),
@@ -660,6 +818,10 @@ def argument_spec():
             referrers=dict(type='bool'),
             overwrite=dict(type='bool'),
             expected_digest=dict(type='str'),
+            prune=dict(type='bool'),
+            prune_manifests=dict(type='bool'),
+            immutable_tags=dict(type='str'),
+            backup_tag=dict(type='str'),
         ), mutually_exclusive=[('tags', 'tag_pattern'), ('tags', 'semver')]),
         image_concurrency=dict(type='int', default=4),
         atomic=dict(type='bool', default=False),
@@ -673,6 +835,9 @@ def side_params(params, reference, side_auth, text=None):
     return connection_params(params, target=url, side=side_auth)
 
 
+_SYNC = ('prune', 'prune_manifests', 'immutable_tags', 'backup_tag')
+
+
 def run(module):
     params = module.params
     # Checked before any request, by the one owner of the numeric ranges.
@@ -681,41 +846,38 @@ def run(module):
     validate_chunk_size(params['chunk_size'])
     if params['images'] is not None:
         return run_images(module, params)
+    sync_options(bool(params['tags'] or params['tag_pattern']), **dict((key, params[key]) for key in _SYNC))
     default_registry = params.get('registry_url')
     src = parse_reference(params['src'], default_registry=default_registry)
     dest = parse_reference(params['dest'], default_registry=default_registry)
     src_params = side_params(params, src, params.get('src_auth'), params['src'])
     dest_params = side_params(params, dest, params.get('dest_auth'), params['dest'])
+    # One client per side, even for one registry and identity: each counts its own requests
+    # (RV(requests)); the cost is at most one more token round trip.
     src_client = client_from_params(module, params, registry_url=src_params['registry_url'],
                                     side=params.get('src_auth'))
-    # One client for one registry and one identity shares its token cache and connections.
-    dest_client = src_client if dest_params == src_params else client_from_params(
-        module, params, registry_url=dest_params['registry_url'], side=params.get('dest_auth'))
+    dest_client = client_from_params(module, params, registry_url=dest_params['registry_url'],
+                                     side=params.get('dest_auth'))
     engine = CopyEngine(src_client, dest_client, concurrency=params['concurrency'],
                         chunk_size=params['chunk_size'], check_mode=module.check_mode)
     if params['expected_digest'] and (params['tags'] or params['tag_pattern']):
         module.fail_json(msg='expected_digest guards one source image; it cannot be combined with tags or tag_pattern')
     plan = engine.plan(src, dest, platforms=params['platforms'], tags=params['tags'],
                        tag_pattern=params['tag_pattern'], referrers=params['referrers'],
-                       overwrite=params['overwrite'])
-    refusal = expected_digest_refusal(src, plan.tags[0]['src_digest'], params['expected_digest'])
-    if refusal is not None:
-        fail(module, 'refused by expected_digest: %s; nothing was written' % refusal['msg'], refused=refusal)
+                       overwrite=params['overwrite'], **dict((key, params[key]) for key in _SYNC))
+    if plan.tags:
+        refusal = expected_digest_refusal(src, plan.tags[0]['src_digest'], params['expected_digest'])
+        if refusal is not None:
+            fail(module, 'refused by expected_digest: %s; nothing was written' % refusal['msg'], refused=refusal)
     result = engine.execute(plan)
+    diff = result.pop('diff')
     if module._diff:
-        result['diff'] = _diff(result['tags'])
+        result['diff'] = diff
     return result
 
 
-def _diff(tags):
-    return dict(
-        before=dict((item['dest'], item['before']) for item in tags),
-        after=dict((item['dest'], item['dest_digest']) for item in tags),
-    )
-
-
 _SELECTION = ('tags', 'tag_pattern', 'semver', 'include_prerelease', 'limit')
-_ITEM_DEFAULTS = ('platforms', 'referrers', 'overwrite', 'expected_digest', 'src_auth', 'dest_auth')
+_ITEM_DEFAULTS = ('platforms', 'referrers', 'overwrite', 'expected_digest', 'src_auth', 'dest_auth') + _SYNC
 
 
 def _item_options(params, entry):
@@ -733,11 +895,12 @@ def run_images(module, params):
     default_registry = params.get('registry_url')
     clients = {}
 
-    def client_for(reference, side_auth):
+    def client_for(reference, side_auth, side_name):
         side = side_params(params, reference, side_auth)
-        key = json.dumps(side, sort_keys=True, default=str)
+        key = (side_name, json.dumps(side, sort_keys=True, default=str))
         if key not in clients:
-            # One client per registry and identity for the whole batch: one token cache, one pool.
+            # One client per side, registry and identity for the whole batch: one token cache, one pool,
+            # and the requests of each side counted apart (RV(requests)).
             clients[key] = client_from_params(module, params, registry_url=side['registry_url'], side=side_auth)
         return clients[key]
 
@@ -747,15 +910,19 @@ def run_images(module, params):
         try:
             src = parse_reference(entry['src'], default_registry=default_registry)
             dest = parse_reference(entry['dest'], default_registry=default_registry)
-            items.append(CopyItem(src, dest, client_for(src, options.pop('src_auth')),
-                                  client_for(dest, options.pop('dest_auth')), **options))
+            items.append(CopyItem(src, dest, client_for(src, options.pop('src_auth'), 'src'),
+                                  client_for(dest, options.pop('dest_auth'), 'dest'), **options))
         except (RegistryError, InvalidReferenceError) as err:
             fail(module, 'images[%d]: %s' % (position, error_message(err)))
     batch = BatchCopy(concurrency=params['concurrency'], image_concurrency=params['image_concurrency'],
                       chunk_size=params['chunk_size'], check_mode=module.check_mode, atomic=params['atomic'])
     result = batch.run(items)
+    result['requests'] = dict((side, sum(client.request_count for (name, dummy), client in clients.items()
+                                         if name == side)) for side in ('src', 'dest'))
+    diffs = [image.pop('diff', None) or {} for image in result['images']]
     if module._diff:
-        result['diff'] = _diff([tag for image in result['images'] for tag in image['tags']])
+        result['diff'] = dict((when, dict((key, value) for diff in diffs for key, value in diff.get(when, {}).items()))
+                              for when in ('before', 'after'))
     failed = [image for image in result['images'] if image['status'] in ('failed', 'refused')]
     if failed:
         first = failed[0]

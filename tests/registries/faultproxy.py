@@ -33,7 +33,8 @@ Usage::
 
 ``proxy.strip_headers`` (a set of lowercase header names) removes those response headers
 from every answer, e.g. ``{"link"}`` for a registry that does not link its pages.
-``proxy.injected`` counts faults injected; ``proxy.requests`` lists (method, path, action).
+``proxy.extra_headers`` (a dict) adds headers to every relayed answer, e.g. Docker Hub's
+``ratelimit-remaining``. ``proxy.injected`` counts faults injected; ``proxy.requests`` lists (method, path, action).
 Stdlib only.
 """
 
@@ -232,6 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
             if lower == "location":
                 value = proxy.rewrite_location(value)
             headers.append((name, value))
+        headers.extend(proxy.extra_headers.items())
         if payload is not None and method != "HEAD":
             if action == "corrupt" and payload:
                 index = rule.offset if rule.offset is not None else len(payload) // 2
@@ -309,6 +311,8 @@ class FaultProxy(object):
         self.requests = []
         # Response headers (lowercase names) never relayed, e.g. {"link"}: a registry without pagination links.
         self.strip_headers = set()
+        # Headers added to every relayed answer, e.g. Docker Hub's {"ratelimit-remaining": "1;w=21600"}.
+        self.extra_headers = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)

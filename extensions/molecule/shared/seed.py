@@ -149,7 +149,33 @@ def seed_mirror(env):
     return digests
 
 
-SEEDERS = {"promote": seed_promote, "cleanup": seed_cleanup, "mirror": seed_mirror}
+def seed_mirror_sync(env):
+    """Upstream 1.0.0, 1.1.0 (signed, cosign tag scheme), 2.0.0, latest; a mirror that has drifted from it."""
+    upstream, mirror, listed = "molecule-sync/upstream", "molecule-sync/mirror", "molecule-sync/listed"
+    for variant, repository in (("plain", upstream), ("plain2", mirror), ("plain2", listed)):
+        wipe(env, variant, repository)
+    digests = {}
+    for tag in ("1.0.0", "1.1.0", "2.0.0", "latest"):
+        digests[tag] = images.push_oci_image(env, "plain", upstream, tag, seed="molecule/sync/" + tag).digest
+    # cosign's tag scheme: a manifest without subject under sha256-<hex of the signed image>.sig.
+    digests["sig_tag"] = digests["1.1.0"].replace(":", "-") + ".sig"
+    digests["sig"] = images.push_oci_image(env, "plain", upstream, digests["sig_tag"],
+                                           seed="molecule/sync/signature").digest
+    # The mirror: 1.0.0 holds another image (an immutable tag is never re-read), latest is older than
+    # upstream (moves, with a backup), 0.9.0 and its signature are gone upstream (pruned).
+    digests["mirror_1.0.0"] = images.push_oci_image(env, "plain2", mirror, "1.0.0",
+                                                    seed="molecule/sync/1.0.0-mirror").digest
+    digests["mirror_latest"] = images.push_oci_image(env, "plain2", mirror, "latest",
+                                                     seed="molecule/sync/latest-old").digest
+    old = images.push_oci_image(env, "plain2", mirror, "0.9.0", seed="molecule/sync/0.9.0")
+    digests["old_sig_tag"] = old.digest.replace(":", "-") + ".sig"
+    images.push_oci_image(env, "plain2", mirror, digests["old_sig_tag"], seed="molecule/sync/old-signature")
+    # An entry with prune: false keeps what it does not select.
+    digests["keep_me"] = images.push_oci_image(env, "plain2", listed, "keep-me", seed="molecule/sync/keep").digest
+    return digests
+
+
+SEEDERS = {"promote": seed_promote, "cleanup": seed_cleanup, "mirror": seed_mirror, "mirror_sync": seed_mirror_sync}
 
 
 def main(argv):

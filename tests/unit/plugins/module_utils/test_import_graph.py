@@ -25,7 +25,7 @@ API_GROUP_PREFIX = "_api_"
 SERVICES = "services"
 LAYERS = (
     ("errors", ("_challenge", "_errors")),
-    ("values", ("_reference", "_media", "_options", "_tracing", "_workers")),
+    ("values", ("_reference", "_media", "_options", "_tracing", "_workers", "_rate_limit")),
     ("transport", ("_transport", "_auth")),
     ("endpoint", ("_endpoint", "_pagination")),
     ("api groups", ()),  # every _api_*.py
