@@ -229,9 +229,8 @@ def push_cosign_fixture_signatures(c, repository, names):
         digest = c.uploads.upload_blob(repository, payload).digest
         layers.append({"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "size": len(payload),
                        "digest": digest, "annotations": {"dev.cosignproject.cosign/signature": signature}})
-    config = json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers",
-                                                                    "diff_ids": [la["digest"] for la in layers]},
-                         "config": {}}).encode()
+    rootfs = {"type": "layers", "diff_ids": [layer["digest"] for layer in layers]}
+    config = json.dumps({"architecture": "", "os": "", "rootfs": rootfs, "config": {}}).encode()
     config_digest = c.uploads.upload_blob(repository, config).digest
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(config),
