@@ -173,7 +173,11 @@ from ansible_collections.oci.registry.plugins.module_utils._ansible_module impor
     run_module,
 )
 from ansible_collections.oci.registry.plugins.module_utils._errors import NotFoundError
-from ansible_collections.oci.registry.plugins.module_utils._reference import validate_reference, validate_repository
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
+    is_digest,
+    validate_reference,
+    validate_repository,
+)
 
 try:
     from ansible_collections.oci.registry.plugins.module_utils._signature import load_private_key, sign_image
@@ -186,6 +190,11 @@ def sign_one(module, client, key, repository, reference):
     repository = validate_repository(repository)
     reference = validate_reference(reference)
     subject = client.manifests.head_manifest(repository, reference)
+    if subject is None and module.check_mode:
+        # A copy earlier in the same check-mode run did not write the image: it would be signed.
+        return dict(changed=True, digest=reference if is_digest(reference) else None, signature_digest=None,
+                    scheme=params['scheme'], key_fingerprint=key.fingerprint, tag=None, identity=None,
+                    fallback_index=False)
     if subject is None:
         raise NotFoundError('no image to sign', registry=client.registry, repository=repository, reference=reference,
                             action='sign', hint='push the image first, or check repository and reference')
