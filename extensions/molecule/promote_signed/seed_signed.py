@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Seed the promote_signed scenario: a signed and attested release, an unsigned one.
 
-The build signature is made here with the cryptography library and raw HTTP, following cosign's
-signature specification, not with the collection's code: the scenario checks the role against an
+The build signature is made by tests/registries/cosign.py (the cryptography library and raw HTTP,
+following cosign's signature specification), not by the collection's code: the scenario checks the role against an
 independent signer. Prints the seed JSON (env, digests, keys) for converge and verify.
 """
 
@@ -15,8 +15,7 @@ import json
 import os
 import sys
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -24,14 +23,13 @@ sys.path.insert(0, os.path.join(ROOT, "extensions", "molecule", "shared"))
 
 from registries import ensure_started  # noqa: E402  pylint: disable=import-error,wrong-import-position
 from registries import images  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from registries.cosign import attest_tag, sign_tag  # noqa: E402  pylint: disable=import-error,wrong-import-position
 from registries.rawpush import RawRegistry  # noqa: E402  pylint: disable=import-error,wrong-import-position
 from seed import wipe  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 FIXTURES = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "fixtures", "cosign")
 BUILD_KEY = os.path.join(FIXTURES, "pkcs8-ec-p256.key")
 PROD_KEY = os.path.join(FIXTURES, "sigstore-encrypted.key")
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-EMPTY = b"{}"
 SLSA = "https://slsa.dev/provenance/v1"
 
 
@@ -53,44 +51,6 @@ def cosign_public_pem(path, passphrase):
     return public_pem(serialization.load_der_private_key(der, None))
 
 
-def attach(registry, repository, tag, layers):
-    """Push an OCI manifest with an empty config and these (media type, bytes, annotations) layers."""
-    config_digest = registry.push_blob(repository, EMPTY)
-    descriptors = []
-    for media_type, data, annotations in layers:
-        descriptor = {"mediaType": media_type, "size": len(data), "digest": registry.push_blob(repository, data)}
-        if annotations:
-            descriptor["annotations"] = annotations
-        descriptors.append(descriptor)
-    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(EMPTY),
-                           "digest": config_digest},
-                "layers": descriptors}
-    return registry.put_manifest(repository, tag, json.dumps(manifest).encode(), OCI_MANIFEST)
-
-
-def build_signature(registry, env, repository, digest, private):
-    host = env["registries"]["plain"]["host"]
-    payload = json.dumps({"critical": {"identity": {"docker-reference": "%s/%s" % (host, repository)},
-                                       "image": {"docker-manifest-digest": digest},
-                                       "type": "cosign container image signature"},
-                          "optional": {"built-by": "molecule"}}, separators=(",", ":")).encode()
-    signature = base64.b64encode(private.sign(payload, ec.ECDSA(hashes.SHA256()))).decode()
-    return attach(registry, repository, digest.replace(":", "-") + ".sig",
-                  [("application/vnd.dev.cosign.simplesigning.v1+json", payload,
-                    {"dev.cosignproject.cosign/signature": signature})])
-
-
-def provenance(registry, repository, digest):
-    statement = {"_type": "https://in-toto.io/Statement/v1", "predicateType": SLSA,
-                 "subject": [{"digest": {"sha256": digest.split(":")[1]}}], "predicate": {}}
-    envelope = json.dumps({"payloadType": "application/vnd.in-toto+json",
-                           "payload": base64.b64encode(json.dumps(statement).encode()).decode(),
-                           "signatures": []}).encode()
-    return attach(registry, repository, digest.replace(":", "-") + ".att",
-                  [("application/vnd.dsse.envelope.v1+json", envelope, {"predicateType": SLSA})])
-
-
 def main():
     env = ensure_started()
     for variant, repository in (("plain", "molecule-signed/app"), ("plain", "molecule-signed/unsigned"),
@@ -101,8 +61,9 @@ def main():
     signed = images.push_index(env, "plain", "molecule-signed/app", "1.0", seed="molecule/signed/1.0")
     unsigned = images.push_oci_image(env, "plain", "molecule-signed/unsigned", "1.0", seed="molecule/signed/unsigned")
     with RawRegistry(env, "plain") as registry:
-        build_signature(registry, env, "molecule-signed/app", signed.digest, build)
-        provenance(registry, "molecule-signed/app", signed.digest)
+        identity = "%s/molecule-signed/app" % env["registries"]["plain"]["host"]
+        sign_tag(registry, "molecule-signed/app", signed.digest, build, identity, {"built-by": "molecule"})
+        attest_tag(registry, "molecule-signed/app", signed.digest, SLSA)
     material = {"build_public": public_pem(build), "prod_private_path": PROD_KEY, "prod_passphrase": "hello",
                 "prod_public": cosign_public_pem(PROD_KEY, b"hello"), "slsa": SLSA}
     json.dump({"env": env, "digests": {"signed": signed.digest, "unsigned": unsigned.digest}, "material": material},
