@@ -141,6 +141,30 @@ def sync_options(multi, prune=False, prune_manifests=False, immutable_tags=None,
     return immutable, BackupTemplate(backup_tag) if backup_tag else None
 
 
+
+def merge_fallback_index(client, repository, subject, descriptors):
+    """Add referrer ``descriptors`` (dicts) to the ``sha256-<hex>`` fallback index of ``subject``.
+
+    The one writer of fallback indexes (the copy engine, registry_sign). Returns True when written.
+    """
+    if not descriptors:
+        return False
+    tag = fallback_tag(subject)
+    try:
+        existing = client.manifests.get_manifest(repository, tag)
+        data = json.loads(existing.raw)
+    except NotFoundError:
+        data = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+    listed = {entry.get("digest") for entry in data.get("manifests") or []}
+    additions = [d for d in descriptors if d["digest"] not in listed]
+    if not additions:
+        return False
+    data["manifests"] = list(data.get("manifests") or []) + additions
+    raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    client.manifests.put_manifest(repository, tag, raw, OCI_INDEX)
+    return True
+
+
 class _Node:
     """A manifest (or index) to push to the destination."""
 
@@ -1008,22 +1032,7 @@ class CopyEngine:
         return listing.via == "api" and all(d["digest"] in known for d in descriptors)
 
     def _merge_fallback_index(self, dest_repo, subject, descriptors):
-        if not descriptors:
-            return False
-        tag = fallback_tag(subject)
-        try:
-            existing = self.dest.manifests.get_manifest(dest_repo, tag)
-            data = json.loads(existing.raw)
-        except NotFoundError:
-            data = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
-        listed = {entry.get("digest") for entry in data.get("manifests") or []}
-        additions = [d for d in descriptors if d["digest"] not in listed]
-        if not additions:
-            return False
-        data["manifests"] = list(data.get("manifests") or []) + additions
-        raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
-        self.dest.manifests.put_manifest(dest_repo, tag, raw, OCI_INDEX)
-        return True
+        return merge_fallback_index(self.dest, dest_repo, subject, descriptors)
 
     # --------------------------------------------------------------- helpers
 
