@@ -29,6 +29,7 @@ from ansible_collections.oci.registry.plugins.module_utils._blob_writer import (
     file_digest,
     validate_chunk_size,
 )
+from ansible_collections.oci.registry.plugins.module_utils._errors import NotFoundError
 from ansible_collections.oci.registry.plugins.module_utils._reference import validate_digest, validate_repository
 from ansible_collections.oci.registry.plugins.module_utils._service import Outcome, ServiceError
 
@@ -99,13 +100,26 @@ class BlobService(object):
             if self.check_mode:
                 result.update(self._predict(repository, digest, size, src, mount_from))
             else:
-                written = BlobWriter(self.client, self.chunk_size).write(repository, digest, size=size, source=src,
-                                                                         mount_from=mount_from)
+                written = self._write(repository, digest, size, src, mount_from)
                 result.update(method=written.method, size=written.size)
                 if written.method == 'uploaded':
                     result['chunks'] = written.chunks
         return Outcome(result, _presence(repository, digest, existing is not None),
                        _presence(repository, digest, True))
+
+    def _write(self, repository, digest, size, src, mount_from):
+        try:
+            return BlobWriter(self.client, self.chunk_size).write(repository, digest, size=size, source=src,
+                                                                  mount_from=mount_from)
+        except NotFoundError:
+            # Without src, a refused mount copies from mount_from: say what check mode says when it is not there.
+            if src is None and self.client.blobs.blob_exists(mount_from, digest) is None:
+                raise self._nowhere(repository, digest, mount_from)
+            raise
+
+    def _nowhere(self, repository, digest, mount_from):
+        return ServiceError('blob %s is neither in %s nor in mount_from %s on %s'
+                            % (digest, repository, mount_from, self.client.registry_url), exists=False)
 
     def _predict(self, repository, digest, size, src, mount_from):
         """What BlobWriter.write would do, from reads only: a mount needs the blob in ``mount_from``.
@@ -119,8 +133,7 @@ class BlobService(object):
             if source_size is not None:
                 return dict(method='mounted', size=source_size)
             if src is None:
-                raise ServiceError('blob %s is neither in %s nor in mount_from %s on %s'
-                                   % (digest, repository, mount_from, self.client.registry_url), exists=False)
+                raise self._nowhere(repository, digest, mount_from)
         return dict(method='uploaded', size=size)
 
     # ------------------------------------------------------------------ absent

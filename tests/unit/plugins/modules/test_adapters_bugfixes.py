@@ -79,6 +79,17 @@ def test_refused_mount_falls_back_to_an_upload_in_chunk_size_chunks(plain, had_r
     assert out.getvalue() == data
 
 
+def test_real_run_and_check_mode_say_alike_that_mount_from_lacks_the_blob(plain, had_repo, capsys):
+    # The real run failed with the copy's "get blob failed ... BLOB_UNKNOWN" where check mode named both places.
+    digest = "sha256:" + hashlib.sha256(had_repo.encode()).hexdigest()
+    options = dict(registry_url=plain, repository=had_repo, digest=digest, mount_from=had_repo + "-empty")
+    predicted = run(registry_blob, capsys, check_mode=True, **options)
+    done = run(registry_blob, capsys, **options)
+    assert predicted["failed"] is True and done["failed"] is True
+    assert done["msg"] == predicted["msg"] and "is neither in %s nor in mount_from" % had_repo in done["msg"]
+    assert done["exists"] is False
+
+
 # Distribution 2.8 refuses schema 1 pushes, so a schema 1 registry (Docker Hub before 2019) is
 # mocked: the platform is the manifest's architecture, there is no configuration blob.
 REG = "http://schema1.test"
