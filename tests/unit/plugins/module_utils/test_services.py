@@ -1,24 +1,28 @@
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The modules' services, called without Ansible, against the real plain registry."""
+"""The modules' services called directly against the real plain registry, and run_module, the adapters' exit."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import run_module
 from ansible_collections.oci.registry.plugins.module_utils._blob_service import BlobService
 from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
 from ansible_collections.oci.registry.plugins.module_utils._lazy_client import LazyClient
 from ansible_collections.oci.registry.plugins.module_utils._manifest_info import describe_manifest
 from ansible_collections.oci.registry.plugins.module_utils._manifest_service import ManifestService
-from ansible_collections.oci.registry.plugins.module_utils._service import ServiceError, collect_names
+from ansible_collections.oci.registry.plugins.module_utils._service import Outcome, ServiceError, collect_names
 from ansible_collections.oci.registry.plugins.module_utils._tag_info import TagInfoService
 from ansible_collections.oci.registry.tests.registries import images
+from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
 
 @pytest.fixture
@@ -217,3 +221,38 @@ def test_collect_names_reads_no_further_than_needed():
 
     assert collect_names(names(), None, 2, None) == (["a", "b"], "b")
     assert read == ["a", "b", "c"]
+
+
+# ---------------------------------------------------------------- run_module, the adapters' exit
+
+
+class _ServiceModule(object):
+    """A module whose service returns ``outcome`` (or raises it): what every adapter module does."""
+
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    def main(self):
+        module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+
+        def service():
+            if isinstance(self.outcome, Exception):
+                raise self.outcome
+            return self.outcome
+        run_module(module, service)
+
+
+def test_run_module_exits_with_the_outcome_its_diff_and_warnings(capsys):
+    outcome = Outcome(dict(changed=True, digest="sha256:" + "a" * 64), dict(present=False), dict(present=True),
+                      ["the registry stored the manifest as something else"])
+    with_diff = run(_ServiceModule(outcome), capsys, diff=True)
+    assert with_diff["diff"] == dict(before=dict(present=False), after=dict(present=True))
+    # ansible-core 2.19 sends warnings as structured events, older versions as strings.
+    assert "the registry stored the manifest as something else" in json.dumps(with_diff["warnings"])
+    assert "diff" not in run(_ServiceModule(outcome), capsys)
+
+
+def test_run_module_fails_a_service_error_in_one_line_with_its_keys(capsys):
+    failed = run(_ServiceModule(ServiceError("blob x is neither in a\n nor in b", exists=False)), capsys)
+    assert (failed["failed"], failed["msg"], failed["exists"]) == (True, "blob x is neither in a nor in b", False)
+    assert "exception" not in failed
