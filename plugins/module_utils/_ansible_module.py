@@ -18,7 +18,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 import traceback
 import weakref
 
@@ -56,6 +55,12 @@ from ansible_collections.oci.registry.plugins.module_utils._options import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     check_number,
+)
+from ansible_collections.oci.registry.plugins.module_utils._service import (
+    Outcome,
+    ServiceError,
+    collect_names,
+    compile_pattern as _compile_pattern,
 )
 
 # Which option carries which secret: used to build both the top-level spec and
@@ -199,17 +204,33 @@ def fail_registry_error(module, err, prefix=None):
     fail(module, msg, **error_result(err))
 
 
-def run_module(module, fn):
-    """Run ``fn()`` and exit with its result dict.
+def result_of(module, outcome):
+    """The result dict of a service's Outcome: diff (with --diff) and warnings go where Ansible wants them."""
+    if not isinstance(outcome, Outcome):
+        return dict(outcome or {})
+    result = dict(outcome.result)
+    diff = outcome.diff()
+    if diff is not None and module._diff:
+        result['diff'] = diff
+    for warning in outcome.warnings:
+        module.warn(warning)
+    return result
 
-    RegistryError (InvalidReferenceError included) becomes a one-line msg with
-    ``status``/``code``; anything else becomes a one-line msg with the
-    traceback in ``exception`` (shown by Ansible at -vvv), never in ``msg``.
-    At -vvv the client request trace is added as ``trace``.
+
+def run_module(module, fn):
+    """Run ``fn()`` and exit with its result: a dict, or the Outcome of a service.
+
+    ServiceError becomes its one-line msg with its result keys; RegistryError
+    (InvalidReferenceError included) a one-line msg with ``status``/``code``;
+    anything else a one-line msg with the traceback in ``exception`` (shown by
+    Ansible at -vvv), never in ``msg``. At -vvv the client request trace is
+    added as ``trace``.
     """
     check_requirements(module)
     try:
-        result = fn()
+        result = result_of(module, fn())
+    except ServiceError as err:
+        fail(module, ' '.join(err.msg.split()), **err.result)
     except (RegistryError, InvalidReferenceError) as err:
         fail_registry_error(module, err)
     except (OSError, IOError) as err:
@@ -217,44 +238,24 @@ def run_module(module, fn):
     except Exception as err:  # pylint: disable=broad-exception-caught
         fail(module, 'Unexpected %s: %s' % (err.__class__.__name__, error_message(err)),
              exception=traceback.format_exc())
-    result = _with_trace(module, dict(result or {}))
+    result = _with_trace(module, result)
     result.setdefault('changed', False)
     _close_clients(module)
     module.exit_json(**result)
 
 
 def compile_pattern(module, pattern):
-    if pattern is None:
-        return None
     try:
-        return re.compile(pattern)
-    except re.error as err:
-        fail(module, 'pattern %r is not a valid regular expression: %s' % (pattern, err))
-
-
-def collect_names(names, last, limit, regex):
-    """Take names matching ``regex`` from the iterable ``names`` until ``limit``; return (names, next_last).
-
-    ``next_last`` is the last name examined when ``limit`` stopped us and more names follow,
-    so that passing it as ``last`` continues exactly there; None when the listing is complete.
-    """
-    if limit is not None:
-        limit = check_number('limit', limit, minimum=0, maximum=2 ** 31)
-    taken = []
-    previous = last
-    for name in names:
-        if limit is not None and len(taken) >= limit:
-            return taken, previous
-        if regex is None or regex.search(name):
-            taken.append(name)
-        previous = name
-    return taken, None
+        return _compile_pattern(pattern)
+    except ServiceError as err:
+        fail(module, err.msg)
 
 
 def paginate(fetch_page, names_of, page_size, last, limit, regex):
     """Collect names over pages of ``fetch_page(n, last)``; return (names, next_last).
 
     A thin adapter: the pages are walked by the client's one paginator (client.iterate_pages).
+    Services list with the client's ``iter_tags``/``iter_catalog`` and ``collect_names`` instead.
     """
     def fetch(n, cursor, next_url):
         page = fetch_page(n, cursor)

@@ -141,7 +141,6 @@ def sync_options(multi, prune=False, prune_manifests=False, immutable_tags=None,
     return immutable, BackupTemplate(backup_tag) if backup_tag else None
 
 
-
 def merge_fallback_index(client, repository, subject, descriptors):
     """Add referrer ``descriptors`` (dicts) to the ``sha256-<hex>`` fallback index of ``subject``.
 

@@ -146,6 +146,16 @@ class InventoryReader(object):
         return repos
 
 
+def _image_facts(manifest, configs):
+    """``(created, platform)`` of a single image: from its configuration when it was read, else the
+    platform the manifest itself declares (schema 1 images have no configuration blob)."""
+    config = manifest.config
+    if config is not None:
+        return configs.get(config.digest, (None, None))
+    declared = manifest.declared_platform()
+    return None, str(declared) if declared is not None else None
+
+
 def _graph_entry(result, configs):
     manifest = result.manifest
     entry = {"media_type": result.media_type, "size": result.size, "children": [], "blobs": {},
@@ -159,9 +169,7 @@ def _graph_entry(result, configs):
         for descriptor in manifest.blobs():
             if descriptor.digest:
                 entry["blobs"][descriptor.digest] = descriptor.size if descriptor.size is not None else 0
-        config = manifest.config
-        if config is not None and config.digest in configs:
-            entry["created"], entry["platform"] = configs[config.digest]
+        entry["created"], entry["platform"] = _image_facts(manifest, configs)
     subject = manifest.subject
     if subject is not None and subject.digest:
         entry["subject"] = subject.digest
@@ -180,10 +188,7 @@ def _tag_detail(repo, digest):
         for descriptor in image_manifest.blobs():
             if descriptor.digest and descriptor.size is not None:
                 blobs[descriptor.digest] = descriptor.size
-        config = image_manifest.config
-        if config is None:
-            return None, None
-        return repo.configs.get(config.digest, (None, None))
+        return _image_facts(image_manifest, repo.configs)
 
     if manifest is None:
         pass

@@ -82,6 +82,10 @@ options:
         access to it.
     type: str
 notes:
+  - In check mode, RV(method) is V(mounted) when O(mount_from) holds the blob (one C(HEAD) request there) and
+    V(uploaded) otherwise. Some registries answer C(202 Accepted) to every mount request without mounting
+    anything; there the real run uploads from O(src), or copies through the controller, what check mode
+    predicted as V(mounted).
   - Deleting a blob that a manifest still references breaks that manifest; registries usually let garbage
     collection remove unreferenced blobs instead.
   - Deleting needs a registry that allows it (distribution C(storage.delete.enabled=true)).
@@ -177,6 +181,41 @@ dest:
   returned: when O(dest) is set
   type: str
   sample: /var/lib/app/config.json
+uid:
+  description: Numeric id of the owner of O(dest) (added by Ansible, as for M(ansible.builtin.get_url)).
+  returned: when O(dest) is set and exists
+  type: int
+  sample: 0
+gid:
+  description: Numeric id of the group of O(dest).
+  returned: when O(dest) is set and exists
+  type: int
+  sample: 0
+owner:
+  description: Owner of O(dest).
+  returned: when O(dest) is set and exists
+  type: str
+  sample: root
+group:
+  description: Group of O(dest).
+  returned: when O(dest) is set and exists
+  type: str
+  sample: root
+mode:
+  description: Permissions of O(dest), in octal.
+  returned: when O(dest) is set and exists
+  type: str
+  sample: '0600'
+state:
+  description: Type of O(dest), V(file) for a downloaded blob.
+  returned: when O(dest) is set and exists
+  type: str
+  sample: file
+secontext:
+  description: SELinux security context of O(dest).
+  returned: when O(dest) is set, exists and SELinux is enabled
+  type: str
+  sample: system_u:object_r:var_lib_t:s0
 diff:
   description: Before and after state, with C(--diff).
   returned: when diff mode is on
@@ -204,184 +243,38 @@ trace:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
     connection_argument_spec,
-    fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils._blob_writer import (
-    BlobWriter,
-    file_digest,
-    validate_chunk_size,
-)
+from ansible_collections.oci.registry.plugins.module_utils._blob_service import BlobService
 from ansible_collections.oci.registry.plugins.module_utils._lazy_client import LazyClient
-from ansible_collections.oci.registry.plugins.module_utils._reference import (
-    validate_digest,
-    validate_repository,
-)
-
-ALGORITHMS = ('sha256', 'sha512')
 
 
-def algorithm_of(module, digest):
-    algorithm = digest.split(':', 1)[0]
-    if algorithm not in ALGORITHMS:
-        fail(module, 'digest algorithm %s is not supported; use sha256 or sha512' % algorithm)
-    return algorithm
-
-
-def blob_diff(repository, digest, before, after):
-    return dict(before=dict(repository=repository, digest=digest, present=before),
-                after=dict(repository=repository, digest=digest, present=after))
-
-
-def download(module, client, repository, digest):
-    """Write the blob to dest through a temporary file, so dest is never half written."""
-    dest = module.params['dest']
-    if not os.path.isabs(dest):
-        # atomic_move and the temporary file need a directory; join rather than abspath, so
-        # "missing/.." still fails on the missing directory as the OS would.
-        dest = os.path.join(os.getcwd(), dest)
-    algorithm = algorithm_of(module, digest)
-    if os.path.isdir(dest):
-        fail(module, 'dest %s is a directory; give the path of the file to write' % dest)
-    # The directory as the OS resolves it (abspath would fold "missing/.." away lexically).
-    directory = os.path.dirname(dest) or os.curdir
-    if not os.path.isdir(directory):
-        fail(module, 'directory %s of dest does not exist' % directory)
-
-    current = None
-    size = None
-    if os.path.exists(dest):
-        current, size = file_digest(dest, algorithm)
-    changed = current != digest
-    result = dict(digest=digest, dest=module.params['dest'], exists=True, method='none')
-    diff = dict(before=dict(path=dest, digest=current), after=dict(path=dest, digest=digest))
-
-    if changed:
-        result['method'] = 'downloaded'
-        if module.check_mode:
-            # Still a read: fail now, as the real run would, when the blob is not there.
-            size = client.blobs.blob_exists(repository, digest)
-            if size is None:
-                fail(module, 'blob %s is not in %s on %s' % (digest, repository, client.registry_url))
-        else:
-            tmp = None
-            try:
-                handle, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part',
-                                               dir=directory)
-                # The client verifies size and digest of what it writes and resumes a broken body
-                # with a Range request; on a mismatch it raises and the temporary file goes.
-                with os.fdopen(handle, 'wb') as out:
-                    size = client.blobs.download_blob(repository, digest, out)
-            except OSError as exc:
-                if tmp is not None:
-                    os.unlink(tmp)
-                if exc.errno is None:
-                    raise  # not the file system (requests' exceptions are OSErrors too)
-                # The client raises write errors of the file as they are and wraps network faults.
-                fail(module, 'cannot write the blob to %s: %s; free space or fix permissions in %s and run again'
-                     % (dest, exc.strerror or exc, directory), errno=exc.errno)
-            except BaseException:
-                if tmp is not None:
-                    os.unlink(tmp)
-                raise
-            try:
-                module.atomic_move(tmp, dest, unsafe_writes=module.params['unsafe_writes'])
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-    result['size'] = size
-
-    if os.path.exists(dest):
-        file_args = module.load_file_common_arguments(module.params, path=dest)
-        changed = module.set_fs_attributes_if_different(file_args, changed, diff=diff)
-    result['changed'] = changed
-    if module._diff:
-        result['diff'] = diff
-    return result
-
-
-def upload(module, client, repository, digest):
-    params = module.params
-    src = params['src']
-    mount_from = params['mount_from']
-    size = None
-    if src is not None:
-        if not os.path.isfile(src):
-            fail(module, 'src %s is not a file' % src)
-        computed, size = file_digest(src, algorithm_of(module, digest) if digest else 'sha256')
-        if digest is not None and computed != digest:
-            fail(module, 'src %s hashes to %s, not to the given digest %s' % (src, computed, digest))
-        digest = computed
-    elif digest is None:
-        fail(module, 'state=present needs digest, or src to compute it from')
-    if mount_from is not None:
-        validate_repository(mount_from)
-
-    existing = client.blobs.blob_exists(repository, digest)
-    result = dict(digest=digest, exists=True, size=existing if existing is not None else size, method='none',
-                  changed=existing is None)
-    if existing is None:
-        if src is None and mount_from is None:
-            fail(module, 'blob %s is not in %s on %s; give src to upload it or mount_from to mount it'
-                 % (digest, repository, client.registry_url), exists=False)
-        if module.check_mode:
-            if src is None:
-                # Only mount_from can provide it: it must be there.
-                source_size = client.blobs.blob_exists(mount_from, digest)
-                if source_size is None:
-                    fail(module, 'blob %s is neither in %s nor in mount_from %s on %s'
-                         % (digest, repository, mount_from, client.registry_url), exists=False)
-                result['size'] = source_size
-            result['method'] = 'mounted' if mount_from is not None else 'uploaded'
-        else:
-            written = BlobWriter(client, params['chunk_size']).write(repository, digest, size=size, source=src,
-                                                                     mount_from=mount_from)
-            result.update(method=written.method, size=written.size)
-            if written.method == 'uploaded':
-                result['chunks'] = written.chunks
-    if module._diff:
-        result['diff'] = blob_diff(repository, digest, existing is not None, True)
-    return result
-
-
-def absent(module, client, repository, digest):
-    existing = client.blobs.blob_exists(repository, digest)
-    result = dict(digest=digest, exists=False, size=existing, changed=existing is not None,
-                  method='deleted' if existing is not None else 'none')
-    if existing is not None and not module.check_mode:
-        client.blobs.delete_blob(repository, digest)
-    if module._diff:
-        result['diff'] = blob_diff(repository, digest, existing is not None, False)
-    return result
+def with_file_attributes(module, outcome):
+    """Apply mode, owner and group (ansible.builtin.files) to a downloaded file; they count as a change too."""
+    path = outcome.after['path']
+    if os.path.exists(path):
+        file_args = module.load_file_common_arguments(module.params, path=path)
+        diff = dict(before=outcome.before, after=outcome.after)
+        outcome.result['changed'] = module.set_fs_attributes_if_different(file_args, outcome.changed, diff=diff)
+    return outcome
 
 
 def run(module):
     params = module.params
-    repository = validate_repository(params['repository'])
-    digest = validate_digest(params['digest']) if params['digest'] is not None else None
-    validate_chunk_size(params['chunk_size'])
-    if params['state'] == 'absent':
-        if digest is None:
-            fail(module, 'state=absent needs digest')
-        if params['src'] is not None or params['dest'] is not None or params['mount_from'] is not None:
-            fail(module, 'src, dest and mount_from are only used with state=present')
-    elif params['dest'] is not None and digest is None:
-        fail(module, 'dest needs digest: the blob to download')
-
+    # Created on first use: a file that already has the digest needs no registry at all.
+    client = LazyClient(lambda: client_from_params(module))
+    service = BlobService(client, module.check_mode, params['chunk_size'])
+    outcome = service.apply(params, move=lambda tmp, dest: module.atomic_move(
+        tmp, dest, unsafe_writes=params['unsafe_writes']))
     if params['state'] == 'present' and params['dest'] is not None:
-        # An up-to-date file needs no registry at all; create the client lazily.
-        return download(module, LazyClient(lambda: client_from_params(module)), repository, digest)
-    client = client_from_params(module)
-    if params['state'] == 'absent':
-        return absent(module, client, repository, digest)
-    return upload(module, client, repository, digest)
+        outcome = with_file_attributes(module, outcome)
+    return outcome
 
 
 def main():

@@ -218,177 +218,14 @@ trace:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
     connection_argument_spec,
-    fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils._errors import ProtocolError
-from ansible_collections.oci.registry.plugins.module_utils._media import (
-    MAX_MANIFEST_SIZE,
-    dumps_canonical,
-    parse_manifest,
-    sha256_digest,
-)
-from ansible_collections.oci.registry.plugins.module_utils._reference import (
-    validate_digest,
-    validate_reference,
-    validate_repository,
-    validate_tag,
-)
-
-
-def manifest_from_option(module, value, media_type):
-    """(raw bytes, media type) of the manifest option, without any request."""
-    if isinstance(value, dict):
-        raw = dumps_canonical(value)
-    elif isinstance(value, str):
-        raw = to_bytes(value, errors='surrogate_or_strict')
-    else:
-        fail(module, 'manifest must be a dict or a JSON string, got %s' % type(value).__name__)
-    if len(raw) > MAX_MANIFEST_SIZE:
-        fail(module, 'manifest is %d bytes, more than the %d bytes registries accept' % (len(raw), MAX_MANIFEST_SIZE))
-    try:
-        parsed = parse_manifest(raw, media_type)
-    except ProtocolError as err:
-        fail(module, 'manifest is not a valid manifest or index: %s' % (err.message or err))
-    media_type = media_type or parsed.media_type
-    if not media_type:
-        fail(module, 'cannot tell the media type of the manifest; set mediaType in it or the media_type option')
-    if parsed.media_type and parsed.media_type.startswith('application/vnd.docker.distribution.manifest.v1'):
-        fail(module, 'schema 1 manifests are read-only; registries no longer accept them')
-    return raw, media_type
-
-
-def where(repository, reference):
-    return '%s%s%s' % (repository, '@' if ':' in reference else ':', reference)
-
-
-def present(module, client, repository, tag, digest):
-    params = module.params
-    result = dict(changed=False)
-    if params['source'] is not None:
-        source = validate_reference(params['source'])
-        fetched = client.manifests.get_manifest_raw(repository, source)
-        if digest is not None and fetched.digest != digest:
-            fail(module, 'source %s resolves to %s, not the expected digest %s; refusing to tag an image that moved'
-                 % (where(repository, source), fetched.digest, digest), digest=fetched.digest)
-        raw, media_type, new_digest = fetched.raw, fetched.media_type, fetched.digest
-    else:
-        raw, media_type = manifest_from_option(module, params['manifest'], params['media_type'])
-        new_digest = sha256_digest(raw)
-        if digest is not None and digest != new_digest:
-            fail(module, 'manifest hashes to %s, not to the given digest %s; pass the manifest as the exact JSON string '
-                 'to keep its bytes' % (new_digest, digest), digest=new_digest)
-
-    result.update(digest=new_digest, media_type=media_type)
-    target = tag or new_digest
-    current = client.manifests.head_manifest(repository, target)
-    if tag is not None:
-        previous = current.digest if current is not None else None
-        result['previous_digest'] = previous
-        changed = previous != new_digest
-        before = dict(repository=repository, tag=tag, digest=previous)
-        after = dict(repository=repository, tag=tag, digest=new_digest)
-    else:
-        changed = current is None
-        before = dict(repository=repository, digest=new_digest, present=not changed)
-        after = dict(repository=repository, digest=new_digest, present=True)
-
-    if changed and not module.check_mode:
-        pushed = client.manifests.put_manifest(repository, target, raw, media_type)
-        if pushed.digest and pushed.digest != new_digest:
-            # The registry rewrote the manifest: tell the user rather than report a digest that is not there.
-            module.warn('the registry stored the manifest as %s, not as %s' % (pushed.digest, new_digest))
-            result['digest'] = pushed.digest
-            after['digest'] = pushed.digest
-    result['changed'] = changed
-    verb = ('would point' if module.check_mode else 'now points') if changed else 'already points'
-    if tag is not None:
-        result['msg'] = 'Tag %s %s to %s' % (where(repository, tag), verb, result['digest'])
-    else:
-        action = ('would be pushed' if module.check_mode else 'pushed') if changed else 'already present'
-        result['msg'] = 'Manifest %s %s' % (where(repository, new_digest), action)
-    if module._diff:
-        result['diff'] = dict(before=before, after=after)
-    return result
-
-
-def absent_tag(module, client, repository, tag):
-    current = client.manifests.head_manifest(repository, tag)
-    result = dict(changed=current is not None, digest=current.digest if current is not None else None,
-                  previous_digest=current.digest if current is not None else None)
-    if current is not None:
-        result['media_type'] = current.media_type
-    if current is not None and not module.check_mode:
-        result['method'] = client.manifests.delete_tag(repository, tag)
-    if current is None:
-        result['msg'] = 'Tag %s is already absent' % where(repository, tag)
-    else:
-        result['msg'] = 'Tag %s %s (it pointed to %s; the manifest and its other tags stay)' % (
-            where(repository, tag), 'would be removed' if module.check_mode else 'removed', current.digest)
-    if module._diff:
-        result['diff'] = dict(before=dict(repository=repository, tag=tag, digest=result['digest']),
-                              after=dict(repository=repository, tag=tag, digest=None))
-    return result
-
-
-def tags_on_digest(client, repository, digest):
-    for group in client.tags.list_tags_by_digests(repository):
-        if group.get('digest') == digest:
-            return sorted(group.get('tags') or [])
-    return []
-
-
-def absent_digest(module, client, repository, digest):
-    current = client.manifests.head_manifest(repository, digest)
-    result = dict(changed=current is not None, digest=digest if current is not None else None, removed_tags=[])
-    if current is None:
-        result['msg'] = 'Manifest %s is already absent' % where(repository, digest)
-    else:
-        result['media_type'] = current.media_type
-        # Deleting by digest takes every tag on it along; list them first so the user can see what went.
-        result['removed_tags'] = tags_on_digest(client, repository, digest)
-        if not module.check_mode:
-            client.manifests.delete_manifest(repository, digest)
-        result['msg'] = 'Manifest %s %s, and with it every tag on it: %s' % (
-            where(repository, digest), 'would be deleted' if module.check_mode else 'deleted',
-            ', '.join(result['removed_tags']) or 'none')
-    if module._diff:
-        result['diff'] = dict(
-            before=dict(repository=repository, digest=digest, present=current is not None, tags=result['removed_tags']),
-            after=dict(repository=repository, digest=digest, present=False, tags=[]))
-    return result
-
-
-def run(module):
-    params = module.params
-    repository = validate_repository(params['repository'])
-    tag = validate_tag(params['tag']) if params['tag'] is not None else None
-    digest = validate_digest(params['digest']) if params['digest'] is not None else None
-    if params['state'] == 'present':
-        if params['source'] is not None:
-            validate_reference(params['source'])
-            if tag is None:
-                fail(module, 'state=present with source needs tag: the tag to point at the manifest of source')
-        elif params['manifest'] is None:
-            fail(module, 'state=present needs manifest (the content to push) or source (a tag or digest to retag)')
-    else:
-        if (tag is None) == (digest is None):
-            fail(module, 'state=absent needs exactly one of tag (remove only that tag) or digest (delete the manifest '
-                         'and every tag on it)')
-        if params['manifest'] is not None or params['source'] is not None:
-            fail(module, 'manifest and source are only used with state=present')
-
-    client = client_from_params(module)
-    if params['state'] == 'present':
-        return present(module, client, repository, tag, digest)
-    if tag is not None:
-        return absent_tag(module, client, repository, tag)
-    return absent_digest(module, client, repository, digest)
+from ansible_collections.oci.registry.plugins.module_utils._lazy_client import LazyClient
+from ansible_collections.oci.registry.plugins.module_utils._manifest_service import ManifestService
 
 
 def main():
@@ -407,7 +244,9 @@ def main():
         mutually_exclusive=[('manifest', 'source')],
         supports_check_mode=True,
     )
-    run_module(module, lambda: run(module))
+    # Created on first use: options that do not fit together fail before any request.
+    client = LazyClient(lambda: client_from_params(module))
+    run_module(module, lambda: ManifestService(client, module.check_mode).apply(module.params))
 
 
 if __name__ == '__main__':

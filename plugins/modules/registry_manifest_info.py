@@ -259,98 +259,15 @@ trace:
       bytes_received: 1025
 '''
 
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
     connection_argument_spec,
-    fail,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils._media import config_platform, index_platforms
-from ansible_collections.oci.registry.plugins.module_utils._reference import (
-    parse_platform,
-    validate_reference,
-    validate_repository,
-)
-from ansible_collections.oci.registry.plugins.module_utils._resolve import resolve
-
-
-def config_summary(descriptor, data):
-    container = data.get('config') or {}
-    return dict(
-        digest=descriptor.digest,
-        media_type=descriptor.media_type,
-        created=data.get('created'),
-        author=data.get('author'),
-        os=data.get('os'),
-        architecture=data.get('architecture'),
-        variant=data.get('variant'),
-        labels=container.get('Labels') or {},
-        env=container.get('Env') or [],
-        entrypoint=container.get('Entrypoint') or [],
-        cmd=container.get('Cmd') or [],
-        working_dir=container.get('WorkingDir') or '',
-        user=container.get('User') or '',
-        history=data.get('history') or [],
-        raw=data,
-    )
-
-
-def run(module):
-    params = module.params
-    repository = validate_repository(params['repository'])
-    reference = validate_reference(params['reference'])
-    wanted = parse_platform(params['platform']) if params['platform'] else None
-
-    client = client_from_params(module)
-    result = dict(changed=False)
-    resolved = None
-    if wanted is None:
-        fetched = client.manifests.get_manifest_raw(repository, reference)
-    else:
-        resolved = resolve(client, repository, reference, wanted)
-        fetched = resolved.result
-        if resolved.index is not None:
-            result.update(index_digest=resolved.index.digest, index_media_type=resolved.index.media_type)
-    manifest = fetched.manifest
-
-    result.update(
-        digest=fetched.digest,
-        media_type=fetched.media_type,
-        size=fetched.size,
-        raw=to_text(fetched.raw, errors='surrogate_or_strict'),
-        manifest=manifest.data if manifest is not None else None,
-        is_index=bool(manifest is not None and manifest.is_index),
-        platforms=[],
-    )
-    if manifest is None:
-        return result
-
-    if manifest.is_index:
-        result['platforms'] = index_platforms(manifest)
-        if params['include_config']:
-            fail(module, '%s:%s is an index of %d manifests (%s); set platform to choose the image whose configuration to read'
-                 % (repository, reference, len(manifest.manifests), ', '.join(result['platforms']) or 'no platforms'),
-                 digest=result['digest'], platforms=result['platforms'])
-        return result
-
-    result['layers'] = [dict(digest=layer.digest, size=layer.size, media_type=layer.media_type)
-                        for layer in manifest.layers]
-    if resolved is not None:
-        result['platforms'] = [str(resolved.platform)]
-    if params['include_config']:
-        data = resolved.config if resolved is not None and resolved.config is not None else None
-        if data is None and manifest.config is not None:
-            data = client.blobs.get_config(repository, manifest)
-        # schema 1 manifests carry no configuration blob; artifacts may have one that is not JSON
-        result['config'] = config_summary(manifest.config, data) if data is not None else None
-        platform = config_platform(data)
-        if platform is not None:
-            result['platforms'] = [str(platform)]
-    return result
+from ansible_collections.oci.registry.plugins.module_utils._lazy_client import LazyClient
+from ansible_collections.oci.registry.plugins.module_utils._manifest_info import describe_manifest
 
 
 def main():
@@ -362,7 +279,11 @@ def main():
         include_config=dict(type='bool', default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, lambda: run(module))
+    params = module.params
+    # Created on first use: a bad reference or platform fails before any request.
+    client = LazyClient(lambda: client_from_params(module))
+    run_module(module, lambda: describe_manifest(client, params['repository'], params['reference'],
+                                                 params['platform'], params['include_config']))
 
 
 if __name__ == '__main__':

@@ -234,6 +234,7 @@ tag_details:
     platforms:
       description:
         - C(os/architecture[/variant]) of the image, or of every image of an index (attestations excluded).
+        - A schema 1 image declares only its architecture; its platform is C(linux/<architecture>).
       type: list
       elements: str
       returned: always
@@ -308,8 +309,8 @@ repositories:
           lists, attestations included; V([]) for an image), C(attestations) (the attestation manifests among
           C(children), indexes only), C(blobs) (dict of config and layer digest to size, V(0) when the
           manifest gives none; V({}) for an index), C(created) and C(platform) (from the image
-          configuration, V(null) when unknown), and C(subject) (the digest it refers to, only when the
-          manifest has a C(subject)).
+          configuration, the platform of a schema 1 image from its manifest; V(null) when unknown),
+          and C(subject) (the digest it refers to, only when the manifest has a C(subject)).
       type: dict
       returned: when O(include_details=true) and RV(repositories[].error) is null
       sample:
@@ -362,158 +363,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
-    compile_pattern,
     connection_argument_spec,
-    fail,
-    paginate,
     run_module,
 )
-from ansible_collections.oci.registry.plugins.module_utils._options import check_number
-from ansible_collections.oci.registry.plugins.module_utils._reference import (
-    DOCKER_HUB_API,
-    split_registry_url,
-    validate_repository,
-)
-from ansible_collections.oci.registry.plugins.module_utils._media import Descriptor, group_tags_by_digest
-from ansible_collections.oci.registry.plugins.module_utils._inventory import (
-    DEFAULT_CONCURRENCY,
-    read_repositories,
-    read_repository,
-    tag_details,
-)
-
-
-def group_by_digest(entries):
-    return group_tags_by_digest((entry['tag'], Descriptor(entry.get('media_type'), entry['digest'],
-                                                          entry.get('manifest_size'))) for entry in entries)
-
-
-def hub_platform(image):
-    if not image.get('os') or not image.get('architecture'):
-        return None
-    text = '%s/%s' % (image['os'], image['architecture'])
-    if image.get('variant'):
-        text += '/' + image['variant']
-    return text
-
-
-def run_hub(module, client, repository, regex):
-    params = module.params
-    if params['last'] is not None:
-        fail(module, 'last is not supported with the Docker Hub tag API (it lists by update time); use limit and pattern')
-    namespace, dummy, name = repository.partition('/')
-    if not name:
-        namespace, name = 'library', repository
-    repository = '%s/%s' % (namespace, name)
-    entries = client.hub.list_repository_tags(namespace, name, page_size=params['page_size'] or 100)
-    selected = [entry for entry in entries if regex is None or regex.search(entry.get('name') or '')]
-    next_last = None
-    if params['limit'] is not None and len(selected) > params['limit']:
-        selected = selected[:params['limit']]
-    details = []
-    for entry in selected:
-        images = entry.get('images') or []
-        platforms = [p for p in (hub_platform(image) for image in images) if p and p != 'unknown/unknown']
-        details.append(dict(
-            tag=entry.get('name'),
-            digest=entry.get('digest'),
-            media_type=entry.get('media_type'),
-            created=None,
-            platforms=platforms,
-            size=entry.get('full_size'),
-            last_updated=entry.get('last_updated'),
-            images=images,
-            hub=entry,
-        ))
-    result = dict(changed=False, repository=repository, tags=[d['tag'] for d in details], next_last=next_last,
-                  tag_details=details)
-    if params['include_digests']:
-        result['tags_by_digest'] = group_by_digest([d for d in details if d['digest']])
-    return result
-
-
-def run_bulk(module, client):
-    params = module.params
-    for name in ('page_size', 'last', 'limit', 'pattern'):
-        if params[name] is not None:
-            fail(module, '%s works with repository only, not with repositories or repository_pattern' % name)
-    if params['repositories'] is not None:
-        names = []
-        for name in params['repositories']:
-            validate_repository(name)
-            if name not in names:
-                names.append(name)
-    else:
-        regex = compile_pattern(module, params['repository_pattern'])
-        names = [name for name in client.catalog.iter_catalog() if regex.search(name)]
-    results = read_repositories(client, names, concurrency=params['concurrency'],
-                                details=params['include_details'] or params['include_digests'],
-                                compact=params['compact_details'])
-    for entry in results:
-        if params['include_digests'] and entry['error'] is None:
-            entry['tags_by_digest'] = group_by_digest([
-                dict(detail, manifest_size=entry['manifests'][detail['digest']]['size'])
-                for detail in entry['tag_details']])
-        if not params['include_details']:
-            for key in ('tag_details', 'manifests', 'referrers', 'size'):
-                entry.pop(key, None)
-    return dict(changed=False, repositories=results,
-                failed_repositories=[entry['repository'] for entry in results if entry['error'] is not None])
-
-
-def run(module):
-    params = module.params
-    check_number('concurrency', params['concurrency'])
-    if params['repository'] is None:
-        if split_registry_url(params['registry_url'])[1] == DOCKER_HUB_API:
-            fail(module, 'the Docker Hub tag API reads one repository at a time: use repository')
-        return run_bulk(module, client_from_params(module))
-    repository = validate_repository(params['repository'])
-    if params['page_size'] is not None and params['page_size'] < 1:
-        fail(module, 'page_size must be a positive integer, got %d' % params['page_size'])
-    if params['limit'] is not None and params['limit'] < 0:
-        fail(module, 'limit must not be negative, got %d' % params['limit'])
-    regex = compile_pattern(module, params['pattern'])
-    client = client_from_params(module)
-    if split_registry_url(params['registry_url'])[1] == DOCKER_HUB_API:
-        return run_hub(module, client, repository, regex)
-
-    tags, next_last = paginate(
-        lambda n, last: client.tags.list_tags(repository, n=n, last=last),
-        lambda page: list(page.tags or []),
-        params['page_size'], params['last'], params['limit'], regex)
-    result = dict(changed=False, repository=repository, tags=tags, next_last=next_last)
-
-    details = None
-    if params['include_details']:
-        graph = read_repository(client, repository, tags, concurrency=params['concurrency'])
-        details = tag_details(graph)
-        result['tag_details'] = details
-
-    if params['include_digests']:
-        unfiltered = params['pattern'] is None and params['limit'] is None and params['last'] is None
-        if unfiltered and details is None:
-            # The client HEADs every tag with bounded concurrency.
-            groups = client.tags.list_tags_by_digests(repository, concurrency=params['concurrency'])
-            result['tags_by_digest'] = [dict(group, tags=sorted(group['tags'])) for group in groups if group.get('tags')]
-        else:
-            entries = []
-            for tag in tags:
-                if details is not None:
-                    detail = next((d for d in details if d['tag'] == tag), None)
-                    if detail is None:
-                        continue
-                    descriptor_digest, media_type = detail['digest'], detail['media_type']
-                    manifest_size = graph.results[descriptor_digest].size
-                else:
-                    descriptor = client.manifests.head_manifest(repository, tag)
-                    if descriptor is None:
-                        # deleted between listing and HEAD: nothing to group
-                        continue
-                    descriptor_digest, media_type, manifest_size = descriptor.digest, descriptor.media_type, descriptor.size
-                entries.append(dict(tag=tag, digest=descriptor_digest, media_type=media_type, manifest_size=manifest_size))
-            result['tags_by_digest'] = group_by_digest(entries)
-    return result
+from ansible_collections.oci.registry.plugins.module_utils._inventory import DEFAULT_CONCURRENCY
+from ansible_collections.oci.registry.plugins.module_utils._lazy_client import LazyClient
+from ansible_collections.oci.registry.plugins.module_utils._tag_info import TagInfoService
 
 
 def main():
@@ -534,7 +389,10 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('repository', 'repositories', 'repository_pattern')],
                            required_one_of=[('repository', 'repositories', 'repository_pattern')])
-    run_module(module, lambda: run(module))
+    # Created on first use: options that do not fit together fail before any request.
+    client = LazyClient(lambda: client_from_params(module))
+    service = TagInfoService(client, module.params['registry_url'])
+    run_module(module, lambda: service.apply(module.params))
 
 
 if __name__ == '__main__':
