@@ -317,3 +317,24 @@ def test_max_requests_per_second_out_of_range_fails_before_any_request(capsys):
                  max_requests_per_second=0)
     assert result["failed"] is True
     assert "max_requests_per_second is 0; it must be between 1 and 10000" in result["msg"]
+
+
+def test_images_entries_take_sync_options_and_report_requests_per_side(registries, skopeo, sync_repo, source, capsys):
+    src_repo, dummy = source
+    dest_a, dest_b = sync_repo + "/dest-a", sync_repo + "/dest-b"
+    items = [dict(src=url(registries, "plain", src_repo), dest=url(registries, "plain2", dest_a), tags=["a", "b"]),
+             dict(src=url(registries, "plain", src_repo), dest=url(registries, "plain2", dest_b), tags=["c"],
+                  prune=False)]
+    run(registry_copy, capsys, images=items + [dict(src=url(registries, "plain", src_repo, "c"),
+                                                    dest=url(registries, "plain2", dest_a, "stale"))])
+    # Top-level prune applies to both entries; the second entry turns it off for itself.
+    predicted = run(registry_copy, capsys, check_mode=True, diff=True, images=items, prune=True,
+                    immutable_tags="^a$")
+    result = run(registry_copy, capsys, images=items, prune=True, immutable_tags="^a$")
+    assert [image["pruned_tags"] for image in result["images"]] == [["stale"], []]
+    assert [image["pruned_tags"] for image in predicted["images"]] == [["stale"], []]
+    assert result["images"][0]["skipped_tags"] == ["a"]
+    assert "%s/%s:stale" % (host(registries, "plain2"), dest_a) in predicted["diff"]["before"]
+    assert set(result["requests"]) == {"src", "dest"} and result["requests"]["dest"] > 0
+    assert "requests" not in result["images"][0]
+    assert tags_at(skopeo, "plain2", dest_a) == ["a", "b"]
