@@ -23,9 +23,10 @@ options:
     elements: dict
     required: true
   copy_result:
-    description: The registered result of M(oci.registry.registry_copy) with O(oci.registry.registry_copy#module:images).
+    description:
+      - The registered result of M(oci.registry.registry_copy) with O(oci.registry.registry_copy#module:images).
+      - V(null) before the copy, each destination by its tag.
     type: dict
-    required: true
   dest_auth:
     description: Default destination connection options (C(promote_dest_auth)).
     type: dict
@@ -51,7 +52,7 @@ from ansible_collections.oci.registry.plugins.module_utils._promote_signing impo
 from ansible_collections.oci.registry.plugins.module_utils._role_batches import RoleInputError
 
 
-def promote_sign_groups(images, copy_result, dest_auth=None):
+def promote_sign_groups(images, copy_result=None, dest_auth=None):
     try:
         return _sign_groups(images, copy_result, dest_auth)
     except RoleInputError as err:

@@ -107,10 +107,14 @@ def sign_groups(images, copy_result, dest_auth=None):
     """[{registry_url, auth, images: [{repository, reference}]}]: each destination repository once.
 
     The reference is the digest the copy reported for the destination (the source digest when the copy
-    wrote none yet, as in check mode), else the destination tag.
+    wrote none yet, as in check mode), else the destination tag. ``copy_result`` None: before the copy.
     """
     targets = promote_targets(images)
-    results = (copy_result or {}).get("images") or []
+    if copy_result is None:
+        # Before the copy (the role's key check): each destination by its tag.
+        results = [{} for dummy in targets]
+    else:
+        results = copy_result.get("images") or []
     if len(results) != len(targets):
         raise RoleInputError("the copy reported %d results for %d destinations" % (len(results), len(targets)))
     groups, seen = {}, set()

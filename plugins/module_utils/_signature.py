@@ -214,11 +214,11 @@ class PublicKey:
         key = self.key
         try:
             if isinstance(key, ec.EllipticCurvePublicKey):
-                # cosign signs with the curve's hash (sigstore's default signer); `cosign verify --key`
-                # hashes with SHA-256 whatever the curve, so signatures made for it are accepted too.
-                names = [_CURVE_HASHES[key.curve.name]]
-                if names[0] != "SHA256":
-                    names.append("SHA256")
+                # `cosign verify --key` hashes with SHA-256 whatever the curve; `cosign sign` with a
+                # P-384/P-521 key uses the curve's hash (sigstore's default signer): accept both.
+                names = ["SHA256"]
+                if _CURVE_HASHES[key.curve.name] != "SHA256":
+                    names.append(_CURVE_HASHES[key.curve.name])
                 for name in names:
                     try:
                         key.verify(signature, payload, ec.ECDSA(getattr(hashes, name)()))
@@ -267,7 +267,9 @@ class PrivateKey:
         """Signature bytes over ``payload`` as cosign makes them (ASN.1 DER for ECDSA)."""
         key = self._key
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            return key.sign(payload, ec.ECDSA(getattr(hashes, _CURVE_HASHES[key.curve.name])()))
+            # SHA-256 whatever the curve: `cosign verify --key` hashes with SHA-256 unless told otherwise
+            # (--signature-digest-algorithm), so this is what passes it by default.
+            return key.sign(payload, ec.ECDSA(hashes.SHA256()))
         if isinstance(key, rsa.RSAPrivateKey):
             return key.sign(payload, padding.PKCS1v15(), hashes.SHA256())
         # Pure Ed25519: what `cosign verify --key` checks (cosign signs Ed25519ph only for Rekor entries).

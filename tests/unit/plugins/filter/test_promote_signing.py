@@ -117,3 +117,10 @@ def test_sign_groups_sign_each_destination_repository_once_with_its_credentials(
 def test_sign_groups_refuse_a_copy_result_that_does_not_match():
     with pytest.raises(AnsibleFilterError, match="reported 1 results for 5 destinations"):
         promote_sign_groups(release(), {"images": [{}]})
+
+
+def test_sign_groups_before_the_copy_use_the_destination_tags():
+    groups = promote_sign_groups(release(), None, dest_auth={"username": "prod"})
+    assert groups[0]["images"] == [{"repository": "team/api", "reference": "1.0"},
+                                   {"repository": "team/web", "reference": "1.0"},
+                                   {"repository": "lib/base", "reference": "1"}]

@@ -64,8 +64,8 @@ def independent_verify(public_pem, payload, signature_b64):
     key = serialization.load_pem_public_key(public_pem.encode() if isinstance(public_pem, str) else public_pem)
     signature = base64.b64decode(signature_b64)
     if isinstance(key, ec.EllipticCurvePublicKey):
-        digest = {256: hashes.SHA256(), 384: hashes.SHA384(), 521: hashes.SHA512()}[key.curve.key_size]
-        key.verify(signature, payload, ec.ECDSA(digest))
+        # `cosign verify --key` uses SHA-256 for every curve (--signature-digest-algorithm defaults to sha256)
+        key.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
     elif isinstance(key, rsa.RSAPublicKey):
         key.verify(signature, payload, padding.PKCS1v15(), hashes.SHA256())
     else:
@@ -361,3 +361,13 @@ def test_attestations_and_sboms_are_reported(registries, hsign_repo):
     assert status["attestations"] == ["https://slsa.dev/provenance/v0.2"]
     assert [entry["media_type"] for entry in status["sboms"]] == ["text/spdx+json"]
     assert status["verified"] is False
+
+
+def test_p384_signature_made_with_the_curve_hash_is_accepted():
+    # `cosign sign` with a P-384 key hashes with SHA-384 (sigstore's default signer for that curve).
+    private = ec.generate_private_key(ec.SECP384R1())
+    payload = make_payload("sha256:" + "4" * 64, "example.com/app")
+    signature = base64.b64encode(private.sign(payload, ec.ECDSA(hashes.SHA384()))).decode()
+    public = private.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    assert check_signature(payload, signature, [load_public_key(public)], "sha256:" + "4" * 64)["verified"]
