@@ -18,7 +18,7 @@ export PYTHONPATH="$ROOT/.build" ANSIBLE_COLLECTIONS_PATH="$ROOT/.build" PATH="$
 # ------------------------------------------------------------------------------------------------
 # Cleanup at scale (issue 13): 5,000 repositories + one with 1,000 images, the cleanup role against
 # plain requests; its own registry set; writes benchmarks/results/cleanup.md. CLEANUP_BENCH_ARGS
-# sizes it down, e.g. "--repositories 1000 --big-images 200".
+# sizes it down, e.g. "--repositories 1000 --big-images 200" (and "--rounds 1": one floor and role run each).
 # shellcheck disable=SC2086
 "$PY" "$ROOT/benchmarks/cleanup/bench_cleanup.py" ${CLEANUP_BENCH_ARGS:-}
 

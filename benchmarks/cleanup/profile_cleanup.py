@@ -22,6 +22,7 @@ import json
 import os
 import pstats
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -65,7 +66,10 @@ def floor(options):
 def role(options):
     url = _env(options)["registries"]["plain"]["url"]
     workdir = tempfile.mkdtemp(prefix="oci-registry-cleanup-profile-run-")
-    seconds, rss, modules, summary = bench.run_role(url, not options.real, options.concurrency, workdir)
+    try:
+        seconds, rss, modules, summary = bench.run_role(url, not options.real, options.concurrency, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     print("role %s: %.2f s (%.2f s CPU), peak RSS %.0f MiB, module runs %s, deleted %d" % (
         "real" if options.real else "dry", seconds, summary["cpu"], rss, json.dumps(modules),
         summary["deleted_manifests"]))
