@@ -59,7 +59,9 @@ options:
     default: 8
   page_size:
     description:
-      - Number of tags to ask for per request (the C(n) query parameter).
+      - Number of tags to ask for per request (the C(n) query parameter), from V(1) to V(100000).
+      - Pages are followed through the C(Link) header. A registry that sends none but answers a full page
+        (exactly O(page_size) tags) is asked for the tags after the last one, until a page is short.
     type: int
   last:
     description:
@@ -68,7 +70,8 @@ options:
     type: str
   limit:
     description:
-      - Stop after this many tags (counted after O(pattern) filtering) and return RV(next_last).
+      - Stop after this many tags (counted after O(pattern) filtering) and return RV(next_last), from V(0) to
+        V(2147483648).
       - By default every page is read.
     type: int
   pattern:

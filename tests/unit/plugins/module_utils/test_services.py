@@ -205,6 +205,18 @@ def test_many_repositories_keep_their_errors(registries, client, had_repo):
     assert outcome.result["repositories"][1]["exists"] is False
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("page_size", 0, "page_size is 0; it must be between 1 and 100000 entries"),
+    ("limit", -1, "limit is -1; it must be between 0 and 2147483648"),
+    ("concurrency", 65, "concurrency is 65; it must be between 1 and 64 parallel transfers"),
+])
+def test_tag_listing_numbers_are_range_checked_before_any_request(option, value, message):
+    service = TagInfoService(LazyClient(no_client), "http://127.0.0.1:1")
+    with pytest.raises(ValueError) as caught:
+        service.apply({"repository": "had/x", option: value})
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_docker_hub_reads_one_repository_at_a_time():
     service = TagInfoService(LazyClient(no_client), "https://hub.docker.com")
     with pytest.raises(ServiceError, match="one repository at a time"):
