@@ -39,8 +39,11 @@ from ansible_collections.oci.registry.plugins.module_utils._errors import (
     RegistryError,
 )
 from ansible_collections.oci.registry.plugins.module_utils._media import (
+    DOCKER_CONFIG,
     INDEX_TYPES,
+    OCI_CONFIG,
     OCI_INDEX,
+    OCI_MANIFEST,
     Descriptor,
     SCHEMA1_TYPES,
     is_attestation,
@@ -164,6 +167,35 @@ def merge_fallback_index(client, repository, subject, descriptors):
     return True
 
 
+def cosign_tag_manifest(layers, media_type=OCI_MANIFEST):
+    """(manifest bytes, config bytes) of a cosign tag-scheme manifest (``sha256-<hex>.sig/.att/.sbom``).
+
+    The one builder of these manifests: registry_sign appends a signature layer, the copy engine merges a
+    source's layers into the destination's. cosign keeps every signature of a digest as a layer of this
+    one manifest, so a writer must keep the layers already there.
+    """
+    config = _dumps({
+        "architecture": "",
+        "created": "0001-01-01T00:00:00Z",
+        "history": [{"created": "0001-01-01T00:00:00Z"}],
+        "os": "",
+        "rootfs": {"type": "layers", "diff_ids": [layer["digest"] for layer in layers]},
+        "config": {},
+    })
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": {"mediaType": OCI_CONFIG if media_type == OCI_MANIFEST else DOCKER_CONFIG,
+                   "size": len(config), "digest": sha256_digest(config)},
+        "layers": list(layers),
+    }
+    return _dumps(manifest), config
+
+
+def _dumps(document):
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+
+
 class _Node:
     """A manifest (or index) to push to the destination."""
 
@@ -187,7 +219,7 @@ class _Node:
 
 class _TagPlan:
     __slots__ = ("src", "dest", "src_digest", "src_media_type", "target_digest", "target_media_type",
-                 "target_raw", "dest_before", "filtered", "backup", "skipped")
+                 "target_raw", "target_config", "dest_before", "filtered", "backup", "skipped")
 
     def __init__(self, src, dest):
         self.src = src
@@ -197,6 +229,8 @@ class _TagPlan:
         self.target_digest = None
         self.target_media_type = None
         self.target_raw = None
+        # The config blob of a target_raw written here (a merged cosign manifest), uploaded before its tag.
+        self.target_config = None
         self.dest_before = None
         self.filtered = False
         # The backup tag the old digest goes to before this tag moves (backup_tag), else None.
@@ -486,6 +520,9 @@ class CopyEngine:
                 after = self._tag(dest_repo, plans, pending, graph)
                 if referrer_graph:
                     self._transfer(src_repo, dest_repo, referrer_graph, tagged_later=attached_digests)
+                    self._map(lambda plan: self.dest.uploads.upload_blob(
+                        dest_repo, plan.target_config, digest=sha256_digest(plan.target_config),
+                        size=len(plan.target_config)), [plan for plan in attached if plan.target_config])
                     self._tag(dest_repo, copy_plan.attachments, attached, referrer_graph)
                     fallback_written = self._maintain_fallback_indexes(dest_repo, referrer_graph,
                                                                        copy_plan.subjects, copy_plan.dest_tags)
@@ -538,10 +575,36 @@ class CopyEngine:
                  if tag.endswith(COSIGN_TAG_SUFFIXES) and referrer_subject(tag) in subjects]
         plans = [_TagPlan(src.with_tag(name), dest.with_tag(name)) for name in names]
         self._map(lambda plan: self._resolve(plan, dest_tags), plans)
-        pending = [plan for plan in plans if not plan.up_to_date]
+        self._map(lambda plan: self._merge_attachment(plan, referrer_graph),
+                  [plan for plan in plans if plan.dest_before is not None and not plan.up_to_date])
+        pending = [plan for plan in plans if not plan.up_to_date and plan.target_raw is None]
         self._walk(src.repository, dest.repository, [plan.target_digest for plan in pending], referrer_graph,
                    referrer=True)
         return plans
+
+    def _merge_attachment(self, plan, referrer_graph):
+        """A destination ``.sig/.att/.sbom`` tag that differs from the source's keeps its own layers.
+
+        Copying the source's manifest over it would delete every signature made at the destination (a
+        production signature after a promotion), and the next signing run would add it back: neither side
+        would ever be up to date. The destination's layers plus the source's missing ones are written instead;
+        when none is missing, the tag is up to date.
+        """
+        theirs = self.dest.manifests.get_manifest(plan.dest.repository, plan.dest_before).manifest
+        ours = self.src.manifests.get_manifest(plan.src.repository, plan.target_digest).manifest
+        if theirs.is_index or ours.is_index:
+            return
+        kept = [layer.to_dict() for layer in theirs.layers]
+        missing = [layer for layer in ours.layers if layer.to_dict() not in kept]
+        if not missing:
+            plan.target_digest, plan.target_media_type = plan.dest_before, theirs.media_type
+            return
+        raw, config = cosign_tag_manifest(kept + [layer.to_dict() for layer in missing], theirs.media_type)
+        plan.target_raw, plan.target_config = raw, config
+        plan.target_digest, plan.target_media_type = sha256_digest(raw), theirs.media_type
+        # Pushed by the tag step; the node only brings the source's missing layers along.
+        referrer_graph[plan.target_digest] = _Node(plan.target_digest, theirs.media_type, raw, blobs=missing,
+                                                   referrer=True)
 
     def _plan_prune(self, copy_plan, immutable, backup, with_manifests):
         """The prune entry for _bulk_delete: destination tags outside the selection, and with

@@ -57,14 +57,17 @@ except ImportError:
 else:
     HAS_NACL = True
 
-from ansible_collections.oci.registry.plugins.module_utils._copy import fallback_tag, merge_fallback_index
+from ansible_collections.oci.registry.plugins.module_utils._copy import (
+    cosign_tag_manifest,
+    fallback_tag,
+    merge_fallback_index,
+)
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     InvalidOptionError,
     NotFoundError,
     RegistryError,
 )
 from ansible_collections.oci.registry.plugins.module_utils._media import (
-    OCI_CONFIG,
     OCI_EMPTY,
     OCI_EMPTY_DATA,
     OCI_EMPTY_DIGEST,
@@ -517,30 +520,10 @@ def _dumps(document):
     return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
-def _signature_config(layers):
-    """The image configuration cosign gives a ``.sig`` manifest (layers as diff_ids, no platform)."""
-    return _dumps({
-        "architecture": "",
-        "created": "0001-01-01T00:00:00Z",
-        "history": [{"created": "0001-01-01T00:00:00Z"}],
-        "os": "",
-        "rootfs": {"type": "layers", "diff_ids": [layer["digest"] for layer in layers]},
-        "config": {},
-    })
-
-
 def tag_manifest(existing_layers, layer):
     """(manifest bytes, config bytes) of the ``.sig`` manifest: the layers already there plus ``layer``."""
     # Signatures by several keys share one payload blob: layers differ only in their annotation.
-    layers = [entry for entry in existing_layers if entry != layer] + [layer]
-    config = _signature_config(layers)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "size": len(config), "digest": sha256_digest(config)},
-        "layers": layers,
-    }
-    return _dumps(manifest), config
+    return cosign_tag_manifest([entry for entry in existing_layers if entry != layer] + [layer])
 
 
 def referrer_manifest(layer, subject):

@@ -156,6 +156,10 @@ options:
         otherwise the module maintains the C(sha256-<hex>) tag index there, merged with the entries already listed.
       - With O(platforms), referrers of the source index itself are not copied (the destination gets another
         digest); those of the kept platform manifests are.
+      - cosign's tag-scheme attachments (C(sha256-<hex>.sig), C(.att), C(.sbom)) of the copied manifests are copied
+        too. When the destination already has such a tag with other layers (a signature made there), the
+        destination's layers are kept and the source's missing ones added; a destination that holds every source
+        layer is up to date.
     type: bool
     default: false
   overwrite:

@@ -15,8 +15,10 @@ import pytest
 
 from ansible_collections.oci.registry.plugins.module_utils import _rate_limit
 from ansible_collections.oci.registry.plugins.modules import registry_copy
-from ansible_collections.oci.registry.tests.registries import images
+from ansible_collections.oci.registry.tests.registries import cosign, images
+from ansible_collections.oci.registry.tests.registries.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
 from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
+from ansible_collections.oci.registry.tests.registries.rawpush import RawRegistry
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
 
@@ -240,6 +242,49 @@ def test_cosign_attachments_travel_with_referrers(registries, skopeo, sync_repo,
     assert again["changed"] is False and again["attachments"] == []
     assert [path for method, path in requests_to(again, host(registries, "plain2")) if method == "GET"] == [
         "/v2/%s/tags/list" % dest_repo]
+
+
+def signature_layers(skopeo, variant, repository, digest):
+    manifest = json.loads(skopeo.inspect_raw(variant, repository, cosign_tag(digest)))
+    return [layer["annotations"]["dev.cosignproject.cosign/signature"] for layer in manifest["layers"]]
+
+
+def test_signatures_made_at_the_destination_survive_the_next_copy(registries, skopeo, sync_repo, source, capsys,
+                                                                   tmp_path):
+    """cosign keeps every signature of a digest in one ``.sig`` manifest: a copy merges, never replaces."""
+    src_repo, pushed = source
+    dest_repo = sync_repo + "/dest"
+    digest = pushed["a"].digest
+    build = (SIMPLE_SIGNING, b"build payload", {SIGNATURE_ANNOTATION: "build-signature"})
+    production = (SIMPLE_SIGNING, b"production payload", {SIGNATURE_ANNOTATION: "production-signature"})
+    rebuild = (SIMPLE_SIGNING, b"rebuild payload", {SIGNATURE_ANNOTATION: "rebuild-signature"})
+    with RawRegistry(registries, "plain") as plain:
+        cosign.attach(plain, src_repo, cosign_tag(digest), [build])
+    options = dict(src=url(registries, "plain", src_repo, "a"), dest=url(registries, "plain2", dest_repo, "a"),
+                   referrers=True)
+    run(registry_copy, capsys, **options)
+    # The promotion's production signature, added at the destination as registry_sign and cosign do.
+    with RawRegistry(registries, "plain2") as plain2:
+        signed = cosign.attach(plain2, dest_repo, cosign_tag(digest), [build, production])
+
+    again = run(registry_copy, capsys, **options)
+    assert again["changed"] is False and again["attachments"] == []
+    assert raw_digest(skopeo, "plain2", dest_repo, cosign_tag(digest)) == signed
+
+    # A new source signature joins the destination's; the production one stays.
+    with RawRegistry(registries, "plain") as plain:
+        cosign.attach(plain, src_repo, cosign_tag(digest), [build, rebuild])
+    predicted = run(registry_copy, capsys, check_mode=True, **options)
+    assert predicted["changed"] is True and predicted["attachments"] == [cosign_tag(digest)]
+    assert raw_digest(skopeo, "plain2", dest_repo, cosign_tag(digest)) == signed
+    merged = run(registry_copy, capsys, **options)
+    assert merged["changed"] is True and merged["attachments"] == [cosign_tag(digest)]
+    assert signature_layers(skopeo, "plain2", dest_repo, digest) == [
+        "build-signature", "production-signature", "rebuild-signature"]
+    # skopeo copies the merged manifest whole: its config and every layer blob are at the destination.
+    assert skopeo.copy(skopeo.reference("plain2", dest_repo, cosign_tag(digest)), "oci:%s:sig" % tmp_path,
+                       src_variant="plain2", all_images=False, check=False).returncode == 0
+    assert run(registry_copy, capsys, **options)["changed"] is False
 
 
 @pytest.mark.parametrize("options, message", [
