@@ -38,10 +38,10 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 try:
-    from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient, iterate_pages
+    from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
     from ansible_collections.oci.registry.plugins.module_utils._connect import connect
 except ImportError:
-    RegistryClient = iterate_pages = connect = None
+    RegistryClient = connect = None
     CLIENT_IMPORT_ERROR = traceback.format_exc()
 else:
     CLIENT_IMPORT_ERROR = None
@@ -54,7 +54,6 @@ from ansible_collections.oci.registry.plugins.module_utils._errors import (
 from ansible_collections.oci.registry.plugins.module_utils._options import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
-    check_number,
 )
 from ansible_collections.oci.registry.plugins.module_utils._service import (
     Outcome,
@@ -249,16 +248,3 @@ def compile_pattern(module, pattern):
         return _compile_pattern(pattern)
     except ServiceError as err:
         fail(module, err.msg)
-
-
-def paginate(fetch_page, names_of, page_size, last, limit, regex):
-    """Collect names over pages of ``fetch_page(n, last)``; return (names, next_last).
-
-    A thin adapter: the pages are walked by the client's one paginator (client.iterate_pages).
-    Services list with the client's ``iter_tags``/``iter_catalog`` and ``collect_names`` instead.
-    """
-    def fetch(n, cursor, next_url):
-        page = fetch_page(n, cursor)
-        return names_of(page), None, getattr(page, 'next_last', None)
-
-    return collect_names(iterate_pages(fetch, check_number('page_size', page_size), last), last, limit, regex)

@@ -8,8 +8,8 @@
 """The one paginator of registry listings (catalog, tags, Docker Hub tags), and the page reader.
 
 ``iterate_pages`` walks any listing given a page fetcher: the catalog and tags groups use it
-through ``Listing``, the Docker Hub group and the modules (``_ansible_module.paginate``/
-``collect_names``) with their own fetchers. Registries differ: most send a ``Link`` header, some only honour ``n``/``last``, some
+through ``Listing``, the Docker Hub group with its own fetcher; services take names from those
+listings with ``_service.collect_names``. Registries differ: most send a ``Link`` header, some only honour ``n``/``last``, some
 ignore both; the rules for each live here only.
 """
 

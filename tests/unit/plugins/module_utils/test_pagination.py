@@ -2,8 +2,8 @@
 
 A registry that links no page is the real registry behind the fault proxy stripping ``Link``:
 with ``page_size`` the paginator continues with ``last=<last name of the page>`` and reads every
-name once, in the registry's order. The module adapters (``_ansible_module.paginate``) walk the
-pages with the same function, so the catalog module, the client and a hand-made fetcher agree.
+name once, in the registry's order. The services take names from the client's listings with
+``collect_names``, so the catalog module, the client and a hand-made fetcher agree.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils import _ansible_module, _pagination
 from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
 from ansible_collections.oci.registry.plugins.module_utils._pagination import Listing, iterate_pages
+from ansible_collections.oci.registry.plugins.module_utils._service import collect_names
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
 
@@ -68,23 +68,17 @@ def test_without_link_iteration_starts_after_last(seeded, no_links):
     assert _mine(client.catalog.iter_catalog(page_size=PAGE, last=seeded[1]), seeded) == seeded[2:]
 
 
-def test_module_adapter_and_listing_walk_the_same_pages(seeded, no_links):
+def test_services_and_listing_walk_the_same_pages(seeded, no_links):
     client = RegistryClient(no_links.url)
     listing = Listing(client.endpoint, "/v2/_catalog", "repositories", None, "list catalog")
     pattern = re.compile("^%s" % re.escape(seeded[0].rsplit("-", 1)[0]))
 
-    def fetch_page(n, last):
-        return client.catalog.get_catalog(n=n, last=last)
-
-    names, next_last = _ansible_module.paginate(fetch_page, lambda page: page.repositories, PAGE, None, 3,
-                                                pattern)
+    names, next_last = collect_names(client.catalog.iter_catalog(page_size=PAGE), None, 3, pattern)
     assert names == seeded[:3] and next_last == seeded[2]
-    rest, next_last = _ansible_module.paginate(fetch_page, lambda page: page.repositories, PAGE, seeded[2], None,
-                                               pattern)
+    rest, next_last = collect_names(client.catalog.iter_catalog(page_size=PAGE, last=seeded[2]), seeded[2], None,
+                                    pattern)
     assert rest == seeded[3:] and next_last is None
     assert _mine(listing.iterate(PAGE), seeded) == seeded
-    # Not a second paginator: the adapter's is the very function the groups use.
-    assert _ansible_module.iterate_pages is _pagination.iterate_pages
 
 
 def test_tags_of_a_registry_ignoring_n_are_read_once(registries, no_links, unique_repo):

@@ -19,6 +19,7 @@ from ansible_collections.oci.registry.plugins.module_utils._client import Regist
 from ansible_collections.oci.registry.plugins.module_utils._lazy_client import LazyClient
 from ansible_collections.oci.registry.plugins.module_utils._manifest_info import describe_manifest
 from ansible_collections.oci.registry.plugins.module_utils._manifest_service import ManifestService
+from ansible_collections.oci.registry.plugins.module_utils._pagination import iterate_pages
 from ansible_collections.oci.registry.plugins.module_utils._service import Outcome, ServiceError, collect_names
 from ansible_collections.oci.registry.plugins.module_utils._tag_info import TagInfoService
 from ansible_collections.oci.registry.tests.registries import images
@@ -233,6 +234,32 @@ def test_collect_names_reads_no_further_than_needed():
 
     assert collect_names(names(), None, 2, None) == (["a", "b"], "b")
     assert read == ["a", "b", "c"]
+
+
+def _pages(pages):
+    """A fetch for iterate_pages over ``{cursor: (names, next_last)}``."""
+    def fetch(n, cursor, next_url):
+        names, next_last = pages[cursor]
+        return names, None, next_last
+    return fetch
+
+
+@pytest.mark.parametrize("limit, expected, expected_next", [
+    (None, ["a", "b", "c", "d"], None),
+    (2, ["a", "b"], "b"),
+    (4, ["a", "b", "c", "d"], None),
+    (3, ["a", "b", "c"], "c"),
+])
+def test_collect_names_over_pages_limits_and_next_last(limit, expected, expected_next):
+    pages = {None: (["a", "b"], "b"), "b": (["c", "d"], None)}
+    assert collect_names(iterate_pages(_pages(pages), 2, None), None, limit, None) == (expected, expected_next)
+
+
+def test_collect_names_skips_up_to_last_when_the_registry_ignores_it():
+    # distribution 2.x sends every tag whatever `last` says, in a stable but not lexical order
+    everything = {"latest": (["latest", "0.9", "1.0"], None)}
+    assert collect_names(iterate_pages(_pages(everything), None, "latest"), "latest", None, None) == (
+        ["0.9", "1.0"], None)
 
 
 # ---------------------------------------------------------------- run_module, the adapters' exit

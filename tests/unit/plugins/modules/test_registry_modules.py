@@ -199,45 +199,4 @@ def test_missing_requests_is_a_clean_failure(capsys, monkeypatch):
     assert "Traceback" not in result["msg"]
 
 
-class _Page(object):
-    def __init__(self, names, next_last):
-        self.names = names
-        self.next_last = next_last
-
-
-@pytest.mark.parametrize("limit, expected, expected_next", [
-    (None, ["a", "b", "c", "d"], None),
-    (2, ["a", "b"], "b"),
-    (4, ["a", "b", "c", "d"], None),
-    (3, ["a", "b", "c"], "c"),
-])
-def test_paginate_limits_and_next_last(limit, expected, expected_next):
-    pages = {None: _Page(["a", "b"], "b"), "b": _Page(["c", "d"], None)}
-    names, next_last = ansible_module.paginate(lambda n, last: pages[last], lambda page: page.names, 2, None, limit, None)
-    assert names == expected
-    assert next_last == expected_next
-
-
-def test_paginate_skips_up_to_last_when_the_registry_ignores_it():
-    # distribution 2.x sends every tag whatever `last` says, in a stable but not lexical order
-    everything = _Page(["latest", "0.9", "1.0"], None)
-    names, next_last = ansible_module.paginate(lambda n, last: everything, lambda page: page.names, None, "latest",
-                                               None, None)
-    assert names == ["0.9", "1.0"]
-    assert next_last is None
-
-
-def test_paginate_stops_on_a_registry_that_repeats_itself():
-    looping = _Page(["a"], "a")
-    calls = []
-
-    def fetch(n, last):
-        calls.append(last)
-        return looping
-
-    names, dummy = ansible_module.paginate(fetch, lambda page: page.names, 1, None, None, None)
-    assert names == ["a"]
-    assert len(calls) <= 2
-
-
 # The environment-scoping tests moved to tests/unit/plugins/module_utils/test_sec_connect.py (connect.py owns the rule).
