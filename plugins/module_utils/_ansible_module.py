@@ -58,7 +58,6 @@ from ansible_collections.oci.registry.plugins.module_utils._options import (
 from ansible_collections.oci.registry.plugins.module_utils._service import (
     Outcome,
     ServiceError,
-    collect_names,
     compile_pattern as _compile_pattern,
 )
 

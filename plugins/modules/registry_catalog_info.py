@@ -112,13 +112,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.oci.registry.plugins.module_utils._ansible_module import (
     client_from_params,
-    collect_names,
     compile_pattern,
     connection_argument_spec,
     fail,
     run_module,
 )
 from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._service import collect_names
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     NotFoundError,
     UnsupportedError,

@@ -249,8 +249,8 @@ def signature_layers(skopeo, variant, repository, digest):
     return [layer["annotations"]["dev.cosignproject.cosign/signature"] for layer in manifest["layers"]]
 
 
-def test_signatures_made_at_the_destination_survive_the_next_copy(registries, skopeo, sync_repo, source, capsys,
-                                                                   tmp_path):
+def test_signatures_made_at_the_destination_survive_the_next_copy(registries, skopeo, sync_repo, source,
+                                                                  capsys, tmp_path):
     """cosign keeps every signature of a digest in one ``.sig`` manifest: a copy merges, never replaces."""
     src_repo, pushed = source
     dest_repo = sync_repo + "/dest"

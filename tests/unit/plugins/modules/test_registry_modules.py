@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 
-import pytest
 import responses
 
 from ansible_collections.oci.registry.plugins.module_utils import _ansible_module as ansible_module
