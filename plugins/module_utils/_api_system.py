@@ -14,24 +14,15 @@ __metaclass__ = type
 from ansible_collections.oci.registry.plugins.module_utils._challenge import parse_challenges
 from ansible_collections.oci.registry.plugins.module_utils._endpoint import ApiGroup
 from ansible_collections.oci.registry.plugins.module_utils._errors import AuthenticationError, CredentialsWithheldError
+from ansible_collections.oci.registry.plugins.module_utils._rate_limit import parse_pull_limit
 
 
 def parse_rate_limit(headers):
-    """Docker Hub's pull limit headers as ``{limit, remaining, source}``, or None when absent."""
-    limit = headers.get("RateLimit-Limit")
-    remaining = headers.get("RateLimit-Remaining")
-    if limit is None and remaining is None:
+    """Docker Hub's pull limit headers as ``{limit, remaining, source}`` (registry_info), or None when absent."""
+    state = parse_pull_limit(headers)
+    if state is None:
         return None
-
-    def number(value):
-        if value is None:
-            return None
-        try:
-            return int(value.split(";", 1)[0].strip())
-        except ValueError:
-            return None
-
-    return {"limit": number(limit), "remaining": number(remaining), "source": headers.get("Docker-RateLimit-Source")}
+    return {"limit": state["limit"], "remaining": state["remaining"], "source": state["source"]}
 
 
 class SystemApi(ApiGroup):
