@@ -757,7 +757,12 @@ from ansible_collections.oci.registry.plugins.module_utils._blob_writer import v
 from ansible_collections.oci.registry.plugins.module_utils._connect import connection_params, target_url
 from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidReferenceError, RegistryError
 from ansible_collections.oci.registry.plugins.module_utils._options import check_number
-from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
+    LayoutReference,
+    is_layout_reference,
+    parse_layout_reference,
+    parse_reference,
+)
 
 try:
     from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine, sync_options
@@ -771,6 +776,10 @@ try:
     )
 except ImportError:  # requests missing: run_module reports it cleanly
     BatchCopy = CopyItem = expected_digest_refusal = None
+try:
+    from ansible_collections.oci.registry.plugins.module_utils._layout import LayoutClient
+except ImportError:  # requests missing: run_module reports it cleanly
+    LayoutClient = None
 
 
 def _side_spec():
@@ -842,6 +851,33 @@ def side_params(params, reference, side_auth, text=None):
 _SYNC = ('prune', 'prune_manifests', 'immutable_tags', 'backup_tag')
 
 
+def parse_end(text, default_registry=None):
+    """A registry reference, or a LayoutReference for ``oci:``/``oci-archive:``."""
+    if is_layout_reference(text):
+        return parse_layout_reference(text)
+    return parse_reference(text, default_registry=default_registry)
+
+
+def layout_end(reference, role, peer=None):
+    """The copy end of a layout or archive, checked before any request; ``peer`` lends its retry policy."""
+    return LayoutClient(reference, role=role, transport=getattr(peer, 'transport', None)).prepare()
+
+
+def check_layout_options(params, dest, what='dest'):
+    if isinstance(dest, LayoutReference) and params.get('prune'):
+        raise InvalidReferenceError('prune removes tags from a registry; %s is an OCI layout (%s), where a copy only '
+                                    'adds or moves tags' % (what, dest), action='validate prune')
+
+
+def finish_ends(ends, succeeded):
+    """Archives are written once the copy succeeded; a failed copy leaves none half-written."""
+    for end in ends:
+        if succeeded:
+            end.commit()
+        else:
+            end.discard()
+
+
 def run(module):
     params = module.params
     # Checked before any request, by the one owner of the numeric ranges.
@@ -852,18 +888,39 @@ def run(module):
         return run_images(module, params)
     sync_options(bool(params['tags'] or params['tag_pattern']), **dict((key, params[key]) for key in _SYNC))
     default_registry = params.get('registry_url')
-    src = parse_reference(params['src'], default_registry=default_registry)
-    dest = parse_reference(params['dest'], default_registry=default_registry)
-    src_params = side_params(params, src, params.get('src_auth'), params['src'])
-    dest_params = side_params(params, dest, params.get('dest_auth'), params['dest'])
+    src = parse_end(params['src'], default_registry=default_registry)
+    dest = parse_end(params['dest'], default_registry=default_registry)
+    check_layout_options(params, dest)
     # One client per side, even for one registry and identity: each counts its own requests
     # (RV(requests)); the cost is at most one more token round trip.
-    src_client = client_from_params(module, params, registry_url=src_params['registry_url'],
-                                    side=params.get('src_auth'))
-    dest_client = client_from_params(module, params, registry_url=dest_params['registry_url'],
-                                     side=params.get('dest_auth'))
+    src_client = dest_client = None
+    if not isinstance(src, LayoutReference):
+        src_params = side_params(params, src, params.get('src_auth'), params['src'])
+        src_client = client_from_params(module, params, registry_url=src_params['registry_url'],
+                                        side=params.get('src_auth'))
+    if not isinstance(dest, LayoutReference):
+        dest_params = side_params(params, dest, params.get('dest_auth'), params['dest'])
+        dest_client = client_from_params(module, params, registry_url=dest_params['registry_url'],
+                                         side=params.get('dest_auth'))
+    if src_client is None:
+        src_client = layout_end(src, 'src', dest_client)
+    if dest_client is None:
+        dest_client = layout_end(dest, 'dest', src_client)
+    ends = [client for client in (src_client, dest_client) if isinstance(client, LayoutClient)]
+    succeeded = False
+    try:
+        result = copy_one(module, params, src, dest, src_client, dest_client)
+        succeeded = True
+    finally:
+        finish_ends(ends, succeeded)
+    return result
+
+
+def copy_one(module, params, src, dest, src_client, dest_client):
+    # chunk_size shapes registry uploads; a layout is written as one stream per blob.
+    chunk_size = None if isinstance(dest, LayoutReference) else params['chunk_size']
     engine = CopyEngine(src_client, dest_client, concurrency=params['concurrency'],
-                        chunk_size=params['chunk_size'], check_mode=module.check_mode)
+                        chunk_size=chunk_size, check_mode=module.check_mode)
     if params['expected_digest'] and (params['tags'] or params['tag_pattern']):
         module.fail_json(msg='expected_digest guards one source image; it cannot be combined with tags or tag_pattern')
     plan = engine.plan(src, dest, platforms=params['platforms'], tags=params['tags'],

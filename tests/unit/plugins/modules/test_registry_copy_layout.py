@@ -1,0 +1,157 @@
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""registry_copy with OCI image layouts (oci:/dir) as source and destination, against the real test registries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+
+import pytest
+
+from ansible_collections.oci.registry.plugins.modules import registry_copy
+from ansible_collections.oci.registry.tests.registries import images
+from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
+
+REF_NAME = "org.opencontainers.image.ref.name"
+
+
+@pytest.fixture
+def layout_repo(request):
+    """A repository name under hlay/ that no other test uses."""
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-") or "repo"
+    return "hlay/%s-%s" % (name, secrets.token_hex(4))
+
+
+def url(env, variant, repository, tag=None):
+    text = "%s/%s" % (env["registries"][variant]["url"], repository)
+    return text + ":" + tag if tag else text
+
+
+def index_of(path):
+    with open(os.path.join(path, "index.json"), "rb") as handle:
+        return json.load(handle)
+
+
+def tagged(path):
+    """{ref.name: digest} of a layout's index.json."""
+    return {entry["annotations"][REF_NAME]: entry["digest"] for entry in index_of(path)["manifests"]
+            if REF_NAME in (entry.get("annotations") or {})}
+
+
+def blob_files(path):
+    directory = os.path.join(path, "blobs", "sha256")
+    return sorted(os.listdir(directory)) if os.path.isdir(directory) else []
+
+
+def assert_blobs_verified(path):
+    for name in blob_files(path):
+        with open(os.path.join(path, "blobs", "sha256", name), "rb") as handle:
+            assert hashlib.sha256(handle.read()).hexdigest() == name
+
+
+def test_registry_image_to_layout_check_mode_idempotent_and_back(registries, skopeo, layout_repo, tmp_path, capsys):
+    image = images.push_oci_image(registries, "plain", layout_repo, "1.0", layers=(2048, 512), seed=layout_repo)
+    target = str(tmp_path / "app")
+
+    predicted = run(registry_copy, capsys, check_mode=True, src=url(registries, "plain", layout_repo, "1.0"),
+                    dest="oci:%s:1.0" % target)
+    assert predicted["changed"] is True
+    assert predicted["blobs"]["copied"] == 3
+    assert not os.path.exists(target), "check mode wrote into the layout"
+
+    first = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1.0"), dest="oci:%s:1.0" % target)
+    assert first["changed"] is True, first
+    assert first["dest_digest"] == image.digest
+    assert first["tags"][0]["dest"] == "oci:%s:1.0" % target
+    assert tagged(target) == {"1.0": image.digest}
+    with open(os.path.join(target, "oci-layout"), encoding="utf-8") as handle:
+        assert json.load(handle) == {"imageLayoutVersion": "1.0.0"}
+    assert set(blob_files(target)) == {d.split(":")[1] for d in [image.digest] + image.blob_digests}
+    assert_blobs_verified(target)
+
+    again = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1.0"), dest="oci:%s:1.0" % target)
+    assert again["changed"] is False, again
+    assert again["blobs"]["copied"] == 0
+
+    # And back into another registry, byte-exact, as skopeo sees it.
+    back = run(registry_copy, capsys, src="oci:%s:1.0" % target, dest=url(registries, "plain2", layout_repo, "back"))
+    assert back["changed"] is True and back["dest_digest"] == image.digest
+    assert skopeo.inspect_digest("plain2", layout_repo, "back") == image.digest
+    assert run(registry_copy, capsys, src="oci:%s:1.0" % target,
+               dest=url(registries, "plain2", layout_repo, "back"))["changed"] is False
+
+
+def test_multi_arch_index_many_tags_platforms_and_layout_to_layout(registries, skopeo, layout_repo, tmp_path, capsys):
+    index = images.push_index(registries, "plain", layout_repo, "multi", seed=layout_repo)
+    # A second tag sharing every layer: one blob file per digest in the layout.
+    images.tag_manifest(registries, "plain", layout_repo, index, ["multi-again"])
+    other = images.push_oci_image(registries, "plain", layout_repo, "single", seed=layout_repo + "/single")
+    target = str(tmp_path / "many")
+    first = run(registry_copy, capsys, src=url(registries, "plain", layout_repo), dest="oci:" + target,
+                tag_pattern="^(multi|single)")
+    assert first["changed"] is True, first
+    assert tagged(target) == {"multi": index.digest, "multi-again": index.digest, "single": other.digest}
+    manifests = [index.digest] + [m.digest for m in index.images + index.attestations] + [other.digest]
+    blobs = set(manifests) | {d for m in index.images + index.attestations + [other] for d in m.blob_digests}
+    assert set(blob_files(target)) == {d.split(":")[1] for d in blobs}
+    assert_blobs_verified(target)
+    assert run(registry_copy, capsys, src=url(registries, "plain", layout_repo), dest="oci:" + target,
+               tag_pattern="^(multi|single)")["changed"] is False
+
+    # Layout -> layout with a platform: the arm64 manifest alone, its digest unchanged.
+    arm = index.image_for("linux/arm64/v8")
+    narrow = str(tmp_path / "arm")
+    picked = run(registry_copy, capsys, src="oci:%s:multi" % target, dest="oci:%s:arm" % narrow,
+                 platforms=["linux/arm64"])
+    assert picked["changed"] is True and picked["dest_digest"] == arm.digest, picked
+    assert tagged(narrow) == {"arm": arm.digest}
+    assert set(blob_files(narrow)) == {d.split(":")[1] for d in [arm.digest] + arm.blob_digests}
+
+    # The whole index from the layout into a registry keeps its digest (skopeo reads it back).
+    pushed = run(registry_copy, capsys, src="oci:%s:multi" % target, dest=url(registries, "plain2", layout_repo, "m"))
+    assert pushed["dest_digest"] == index.digest
+    assert skopeo.inspect_digest("plain2", layout_repo, "m") == index.digest
+
+
+def test_overwrite_false_refuses_to_move_a_layout_tag(registries, layout_repo, tmp_path, capsys):
+    one = images.push_oci_image(registries, "plain", layout_repo, "one", seed=layout_repo + "/1")
+    two = images.push_oci_image(registries, "plain", layout_repo, "two", seed=layout_repo + "/2")
+    target = str(tmp_path / "l")
+    run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "one"), dest="oci:%s:t" % target)
+    refused = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "two"), dest="oci:%s:t" % target,
+                  overwrite=False)
+    assert refused["failed"] is True
+    assert "overwrite is false" in refused["msg"] and "\n" not in refused["msg"]
+    assert tagged(target) == {"t": one.digest}
+    moved = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "two"), dest="oci:%s:t" % target)
+    assert moved["changed"] is True and tagged(target) == {"t": two.digest}
+
+
+@pytest.mark.parametrize("case", ["missing", "tag", "relative", "file", "foreign_dir", "prune"])
+def test_user_errors_are_one_line_and_write_nothing(registries, layout_repo, tmp_path, capsys, case):
+    image = images.push_oci_image(registries, "plain", layout_repo, "1", seed=layout_repo)
+    layout = str(tmp_path / "l")
+    run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1"), dest="oci:%s:1" % layout)
+    args = {
+        "missing": dict(src="oci:%s:1" % (tmp_path / "nowhere"), dest=url(registries, "plain2", layout_repo, "x")),
+        "tag": dict(src="oci:%s:2" % layout, dest=url(registries, "plain2", layout_repo, "x")),
+        "relative": dict(src="oci:relative/dir:1", dest=url(registries, "plain2", layout_repo, "x")),
+        "file": dict(src=url(registries, "plain", layout_repo, "1"), dest="oci:%s:1" % (tmp_path / "l" / "index.json")),
+        "foreign_dir": dict(src=url(registries, "plain", layout_repo, "1"), dest="oci:%s:1" % tmp_path),
+        "prune": dict(src=url(registries, "plain", layout_repo), dest="oci:%s" % layout, tags=["1"], prune=True),
+    }[case]
+    before = sorted(os.listdir(str(tmp_path)))
+    result = run(registry_copy, capsys, **args)
+    assert result["failed"] is True
+    assert "\n" not in result["msg"] and "Traceback" not in result["msg"]
+    expected = {"missing": "no OCI image layout", "tag": "tag 2 is not in the layout (it has 1)",
+                "relative": "must be absolute", "file": "not a directory", "foreign_dir": "not an OCI image layout",
+                "prune": "prune"}[case]
+    assert expected in result["msg"], result["msg"]
+    assert sorted(os.listdir(str(tmp_path))) == before
+    assert tagged(layout) == {"1": image.digest}
