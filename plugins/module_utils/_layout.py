@@ -92,8 +92,9 @@ class _NoRetry(object):
 def blob_name(digest, where):
     """``blobs/sha256/<hex>`` of a digest; anything but ``sha256:<64 hex>`` would be a path of its own."""
     if not isinstance(digest, str) or not SHA256_RE.match(digest):
+        shown = digest[:40] + "..." if isinstance(digest, str) and len(digest) > 40 else digest
         raise LayoutError("%s names the digest %r; only sha256:<64 lowercase hex> digests are read from a layout"
-                          % (where, digest if isinstance(digest, str) else type(digest).__name__),
+                          % (where, shown if isinstance(digest, str) else type(digest).__name__),
                           hint="the layout is damaged or crafted; recreate it from a registry")
     return "blobs/sha256/" + digest.split(":", 1)[1]
 
@@ -475,7 +476,7 @@ class LayoutClient(object):
             reference=tag, action="read layout", hint="pick one of its tags")
 
     def open_blob(self, digest):
-        name = blob_name(digest, "the digest")
+        name = blob_name(digest, "the copy")
         self.load()
         for store in self._stores:
             opened = store.open(name)
@@ -484,7 +485,7 @@ class LayoutClient(object):
         return None
 
     def blob_size(self, digest):
-        name = blob_name(digest, "the digest")
+        name = blob_name(digest, "the copy")
         self.load()
         for store in self._stores:
             size = store.size(name)
@@ -507,6 +508,13 @@ class LayoutClient(object):
             manifest = parse_manifest(raw, media_type)
         except (ValueError, RegistryError) as err:
             raise LayoutError("the layout's blob %s is not a manifest (%s)" % (digest, err)) from None
+        # Every digest it lists becomes a path here or a URL at the destination: checked before any is used.
+        data = manifest.data if isinstance(manifest.data, dict) else {}
+        listed = [data.get("config"), data.get("subject")] + list(data.get("layers") or []) \
+            + list(data.get("manifests") or [])
+        for descriptor in listed:
+            if isinstance(descriptor, dict):
+                blob_name(descriptor.get("digest"), "manifest %s of the layout" % digest)
         return ManifestResult(digest, manifest.media_type, len(raw), raw, manifest)
 
     def resolve(self, reference):
@@ -560,7 +568,7 @@ class LayoutClient(object):
 
     def write_blob(self, digest, chunks, size=None):
         """Store a blob from verified ``chunks`` under a temporary name, renamed when complete; returns its size."""
-        name = blob_name(digest, "the digest")
+        name = blob_name(digest, "the copy")
         root = self._root()
         directory = os.path.join(root, "blobs", "sha256")
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=_PARTIAL)

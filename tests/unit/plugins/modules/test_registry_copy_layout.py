@@ -15,6 +15,7 @@ import pytest
 
 from ansible_collections.oci.registry.plugins.modules import registry_copy
 from ansible_collections.oci.registry.tests.registries import images
+from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -155,3 +156,131 @@ def test_user_errors_are_one_line_and_write_nothing(registries, layout_repo, tmp
     assert expected in result["msg"], result["msg"]
     assert sorted(os.listdir(str(tmp_path))) == before
     assert tagged(layout) == {"1": image.digest}
+
+
+@pytest.mark.parametrize("fault", ["truncate", "corrupt"])
+def test_interrupted_copy_never_claims_missing_content_and_rerun_completes(registries, layout_repo, tmp_path, capsys,
+                                                                          fault):
+    index = images.push_index(registries, "plain", layout_repo, "multi", seed=layout_repo, layers=(300000, 1000))
+    big = index.images[1].layers[0]["digest"]
+    target = str(tmp_path / "crash")
+    with FaultProxy(registries["registries"]["plain"]["url"]) as proxy:
+        proxy.add(fault, method="GET", path=r"/blobs/%s" % big, times=None, after_bytes=100000, offset=150000)
+        broken = run(registry_copy, capsys, src="%s/%s:multi" % (proxy.url, layout_repo), dest="oci:%s:multi" % target,
+                     retries=0)
+        assert proxy.injected >= 1
+    assert broken["failed"] is True and "\n" not in broken["msg"], broken
+    # What the layout has is whole and verified; it lists nothing whose content is missing.
+    assert tagged(target) == {}
+    assert all(entry["digest"].split(":")[1] in blob_files(target) for entry in index_of(target)["manifests"])
+    assert big.split(":")[1] not in blob_files(target)
+    assert not [name for name in os.listdir(os.path.join(target, "blobs", "sha256")) if name.startswith(".")]
+    assert_blobs_verified(target)
+
+    done = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "multi"), dest="oci:%s:multi" % target)
+    assert done["changed"] is True and tagged(target) == {"multi": index.digest}
+    assert big.split(":")[1] in blob_files(target)
+    assert_blobs_verified(target)
+
+
+def test_leftover_partial_files_of_a_killed_run_are_ignored(registries, layout_repo, tmp_path, capsys):
+    image = images.push_oci_image(registries, "plain", layout_repo, "1", seed=layout_repo)
+    target = tmp_path / "killed"
+    (target / "blobs" / "sha256").mkdir(parents=True)
+    (target / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (target / "index.json").write_text('{"schemaVersion":2,"manifests":[]}')
+    # A killed writer leaves its temporary file (a prefix of some blob) under a name no reader looks at.
+    (target / "blobs" / "sha256" / ".partial-killed").write_bytes(b"half a layer")
+    done = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1"), dest="oci:%s:1" % target)
+    assert done["changed"] is True and tagged(str(target)) == {"1": image.digest}
+    back = run(registry_copy, capsys, src="oci:%s:1" % target, dest=url(registries, "plain2", layout_repo, "1"))
+    assert back["dest_digest"] == image.digest
+
+
+def _crafted(tmp_path, case):
+    """A layout with one image tagged 1, then made hostile as ``case`` says; returns (path, image)."""
+    path = str(tmp_path / "crafted")
+    layout = images.OCILayout(path)
+    image = images.build_image(layout, layers=(4096,), seed="crafted", tag="1")
+    index_path = os.path.join(path, "index.json")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_bytes(b"not for the registry")
+    layer = image.layers[0]["digest"]
+
+    def set_index(data):
+        with open(index_path, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, separators=(",", ":"))
+
+    def rewrite_manifest(layer_digest):
+        manifest = json.loads(image.raw)
+        manifest["layers"][0]["digest"] = layer_digest
+        raw = images.canonical_json(manifest)
+        digest = layout.add_blob(raw)
+        layout.tag("1", images.descriptor(image.media_type, digest, len(raw)))
+
+    if case == "traversal_index":
+        set_index({"schemaVersion": 2, "manifests": [{"mediaType": image.media_type, "digest": "sha256:../../outside/secret",
+                                                      "size": 20, "annotations": {REF_NAME: "1"}}]})
+    elif case == "sha512_index":
+        set_index({"schemaVersion": 2, "manifests": [{"mediaType": image.media_type, "digest": "sha512:" + "a" * 128,
+                                                      "size": 20, "annotations": {REF_NAME: "1"}}]})
+    elif case == "traversal_layer":
+        rewrite_manifest("sha256:../../../outside/secret")
+    elif case == "symlink_blob":
+        os.unlink(layout.blob_path(layer))
+        os.symlink(str(outside / "secret"), layout.blob_path(layer))
+    elif case == "symlink_dir":
+        moved = str(tmp_path / "moved-blobs")
+        os.rename(os.path.join(path, "blobs", "sha256"), moved)
+        os.symlink(moved, os.path.join(path, "blobs", "sha256"))
+    elif case == "symlink_index":
+        os.rename(index_path, str(outside / "index.json"))
+        os.symlink(str(outside / "index.json"), index_path)
+    elif case == "huge_index":
+        with open(index_path, "wb") as handle:
+            handle.write(b'{"manifests":[' + b" " * (5 * 1024 * 1024) + b"]}")
+    elif case == "many_entries":
+        entry = {"digest": image.digest, "size": image.size}
+        set_index({"schemaVersion": 2, "manifests": [dict(entry, annotations={REF_NAME: "t%d" % n}) for n in range(20001)]})
+    elif case == "tampered_layer":
+        with open(layout.blob_path(layer), "r+b") as handle:
+            handle.seek(100)
+            byte = handle.read(1)
+            handle.seek(100)
+            handle.write(bytes([byte[0] ^ 0xFF]))
+    elif case == "not_json":
+        with open(index_path, "wb") as handle:
+            handle.write(b"\x00\xff not json")
+    return path, image
+
+
+HOSTILE = {
+    "traversal_index": "only sha256:<64 lowercase hex> digests",
+    "sha512_index": "only sha256:<64 lowercase hex> digests",
+    "traversal_layer": "only sha256:<64 lowercase hex> digests",
+    "symlink_blob": "symbolic link",
+    "symlink_dir": "symbolic link",
+    "symlink_index": "symbolic link",
+    "huge_index": "more than the 4194304 this reader accepts",
+    "many_entries": "more than 20000",
+    "tampered_layer": "hashes to",
+    "not_json": "not JSON",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+@pytest.mark.parametrize("dest_kind", ["registry", "layout"])
+def test_hostile_layouts_are_refused_with_one_line(registries, skopeo, layout_repo, tmp_path, capsys, case, dest_kind):
+    path, image = _crafted(tmp_path, case)
+    dest_layout = str(tmp_path / "dest")
+    dest = url(registries, "plain2", layout_repo, "1") if dest_kind == "registry" else "oci:%s:1" % dest_layout
+    result = run(registry_copy, capsys, src="oci:%s:1" % path, dest=dest)
+    assert result.get("failed") is True, result
+    assert HOSTILE[case] in result["msg"] and "\n" not in result["msg"], result["msg"]
+    assert "not for the registry" not in json.dumps(result)
+    if dest_kind == "registry":
+        assert skopeo.list_tags("plain2", layout_repo, check=False).returncode != 0
+    else:
+        assert not os.path.exists(dest_layout) or tagged(dest_layout) == {}
+        assert not os.path.exists(dest_layout) or not any(name.startswith(".") for name in blob_files(dest_layout))
