@@ -14,8 +14,10 @@ import secrets
 import pytest
 
 from ansible_collections.oci.registry.plugins.modules import registry_copy
-from ansible_collections.oci.registry.tests.registries import images
+from ansible_collections.oci.registry.tests.registries import cosign, images
+from ansible_collections.oci.registry.tests.registries.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
 from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
+from ansible_collections.oci.registry.tests.registries.rawpush import RawRegistry
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -284,3 +286,62 @@ def test_hostile_layouts_are_refused_with_one_line(registries, skopeo, layout_re
     else:
         assert not os.path.exists(dest_layout) or tagged(dest_layout) == {}
         assert not os.path.exists(dest_layout) or not any(name.startswith(".") for name in blob_files(dest_layout))
+
+
+def test_skopeo_loads_our_layout_and_we_load_skopeos_keeping_digests(registries, skopeo, layout_repo, tmp_path, capsys):
+    index = images.push_index(registries, "plain", layout_repo, "multi", seed=layout_repo)
+    ours = str(tmp_path / "ours")
+    run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "multi"), dest="oci:%s:multi" % ours)
+    skopeo.copy("oci:%s:multi" % ours, skopeo.reference("plain2", layout_repo, "from-ours"), dest_variant="plain2")
+    assert skopeo.inspect_digest("plain2", layout_repo, "from-ours") == index.digest
+    assert hashlib.sha256(skopeo.inspect_raw("plain2", layout_repo, "from-ours")).hexdigest() == index.digest[7:]
+
+    theirs = str(tmp_path / "theirs")
+    skopeo.copy(skopeo.reference("plain", layout_repo, "multi"), "oci:%s:multi" % theirs, src_variant="plain")
+    assert tagged(theirs) == {"multi": index.digest}
+    loaded = run(registry_copy, capsys, src="oci:%s:multi" % theirs, dest=url(registries, "plain2", layout_repo, "from-theirs"))
+    assert loaded["changed"] is True and loaded["dest_digest"] == index.digest
+    assert skopeo.inspect_digest("plain2", layout_repo, "from-theirs") == index.digest
+    # Into skopeo's layout under another tag: its blobs are reused, its entries kept.
+    more = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "multi"), dest="oci:%s:again" % theirs)
+    assert more["blobs"]["copied"] == 0 and tagged(theirs) == {"multi": index.digest, "again": index.digest}
+
+
+def test_referrers_and_cosign_signatures_travel_through_a_layout(registries, skopeo, layout_repo, tmp_path, capsys):
+    image = images.push_oci_image(registries, "plain", layout_repo, "1", seed=layout_repo)
+    artifact = images.push_artifact(registries, "plain", layout_repo, image, referrers_tag=True)
+    signature = (SIMPLE_SIGNING, b"build payload", {SIGNATURE_ANNOTATION: "build-signature"})
+    sig_tag = image.digest.replace(":", "-") + ".sig"
+    with RawRegistry(registries, "plain") as plain:
+        sig_digest = cosign.attach(plain, layout_repo, sig_tag, [signature])
+    sig_digest = getattr(sig_digest, "digest", sig_digest)
+    target = str(tmp_path / "signed")
+
+    packed = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1"), dest="oci:%s:1" % target,
+                 referrers=True)
+    assert packed["changed"] is True, packed
+    assert packed["attachments"] == [sig_tag]
+    assert artifact.digest in packed["referrers"]
+    entries = index_of(target)["manifests"]
+    assert tagged(target) == {"1": image.digest, sig_tag: sig_digest}
+    # The image-spec way: the referrer is an untagged index.json entry, its manifest (with subject) in blobs.
+    untagged = [entry for entry in entries if REF_NAME not in (entry.get("annotations") or {})]
+    assert [entry["digest"] for entry in untagged] == [artifact.digest]
+    with open(os.path.join(target, "blobs", "sha256", artifact.digest[7:]), "rb") as handle:
+        assert json.load(handle)["subject"]["digest"] == image.digest
+    assert not any(name.startswith("sha256-") and not name.endswith(".sig") for name in tagged(target))
+    again = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1"), dest="oci:%s:1" % target,
+                referrers=True)
+    assert again["changed"] is False, again
+
+    unpacked = run(registry_copy, capsys, src="oci:%s:1" % target, dest=url(registries, "plain2", layout_repo, "1"),
+                   referrers=True)
+    assert unpacked["changed"] is True and unpacked["attachments"] == [sig_tag], unpacked
+    assert skopeo.inspect_digest("plain2", layout_repo, "1") == image.digest
+    assert hashlib.sha256(skopeo.inspect_raw("plain2", layout_repo, sig_tag)).hexdigest() == sig_digest[7:]
+    fallback = json.loads(skopeo.inspect_raw("plain2", layout_repo, image.digest.replace(":", "-")))
+    assert [entry["digest"] for entry in fallback["manifests"]] == [artifact.digest]
+    # skopeo reads the signature out of our layout as an ordinary tag.
+    skopeo.copy("oci:%s:%s" % (target, sig_tag), skopeo.reference("plain2", layout_repo, "sig-by-skopeo"),
+                dest_variant="plain2")
+    assert skopeo.inspect_digest("plain2", layout_repo, "sig-by-skopeo") == sig_digest
