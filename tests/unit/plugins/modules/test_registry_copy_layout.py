@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
 import secrets
+import tarfile
 
 import pytest
 
@@ -345,3 +347,109 @@ def test_referrers_and_cosign_signatures_travel_through_a_layout(registries, sko
     skopeo.copy("oci:%s:%s" % (target, sig_tag), skopeo.reference("plain2", layout_repo, "sig-by-skopeo"),
                 dest_variant="plain2")
     assert skopeo.inspect_digest("plain2", layout_repo, "sig-by-skopeo") == sig_digest
+
+
+def archive_members(path):
+    with tarfile.open(path, "r:") as archive:
+        return {member.name: member for member in archive.getmembers()}
+
+
+def archive_index(path):
+    with tarfile.open(path, "r:") as archive:
+        return json.load(archive.extractfile("index.json"))
+
+
+def test_archive_round_trip_check_mode_idempotent_and_skopeo(registries, skopeo, layout_repo, tmp_path, capsys):
+    index = images.push_index(registries, "plain", layout_repo, "multi", seed=layout_repo)
+    single = images.push_oci_image(registries, "plain", layout_repo, "single", seed=layout_repo + "/s")
+    archive = str(tmp_path / "release.tar")
+    src = url(registries, "plain", layout_repo, "multi")
+
+    predicted = run(registry_copy, capsys, check_mode=True, src=src, dest="oci-archive:%s:multi" % archive)
+    assert predicted["changed"] is True and os.listdir(str(tmp_path)) == []
+
+    packed = run(registry_copy, capsys, src=src, dest="oci-archive:%s:multi" % archive)
+    assert packed["changed"] is True and packed["dest_digest"] == index.digest
+    assert sorted(os.listdir(str(tmp_path))) == ["release.tar"], "staging or temporary files were left"
+    members = archive_members(archive)
+    assert {"oci-layout", "index.json"} <= set(members)
+    assert all(member.isreg() or member.isdir() for member in members.values())
+    mtime = os.stat(archive).st_mtime_ns
+    again = run(registry_copy, capsys, src=src, dest="oci-archive:%s:multi" % archive)
+    assert again["changed"] is False and os.stat(archive).st_mtime_ns == mtime, "an unchanged archive was rewritten"
+
+    # Another tag into the same archive keeps the first and stores shared blobs once.
+    added = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "single"),
+                dest="oci-archive:%s:single" % archive)
+    assert added["changed"] is True
+    assert {entry["annotations"][REF_NAME]: entry["digest"] for entry in archive_index(archive)["manifests"]} == {
+        "multi": index.digest, "single": single.digest}
+    names = [name for name in archive_members(archive) if name.startswith("blobs/sha256/") and len(name) > 20]
+    assert len(names) == len(set(names))
+
+    loaded = run(registry_copy, capsys, src="oci-archive:%s:multi" % archive, dest=url(registries, "plain2", layout_repo, "m"))
+    assert loaded["dest_digest"] == index.digest
+    assert skopeo.inspect_digest("plain2", layout_repo, "m") == index.digest
+    skopeo.copy("oci-archive:%s:single" % archive, skopeo.reference("plain2", layout_repo, "s-by-skopeo"),
+                dest_variant="plain2")
+    assert skopeo.inspect_digest("plain2", layout_repo, "s-by-skopeo") == single.digest
+    theirs = str(tmp_path / "theirs.tar")
+    skopeo.copy(skopeo.reference("plain", layout_repo, "multi"), "oci-archive:%s:multi" % theirs, src_variant="plain")
+    from_theirs = run(registry_copy, capsys, src="oci-archive:%s:multi" % theirs,
+                      dest=url(registries, "plain2", layout_repo, "from-theirs"))
+    assert from_theirs["dest_digest"] == index.digest
+
+
+def test_failed_copy_into_an_archive_leaves_the_old_archive_and_no_debris(registries, layout_repo, tmp_path, capsys):
+    first = images.push_oci_image(registries, "plain", layout_repo, "1", seed=layout_repo + "/1")
+    images.push_oci_image(registries, "plain", layout_repo, "2", seed=layout_repo + "/2", layers=(200000,))
+    archive = str(tmp_path / "a.tar")
+    run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1"), dest="oci-archive:%s:1" % archive)
+    with open(archive, "rb") as handle:
+        before = hashlib.sha256(handle.read()).hexdigest()
+    with FaultProxy(registries["registries"]["plain"]["url"]) as proxy:
+        proxy.add("truncate", method="GET", path=r"/blobs/sha256:", times=None, after_bytes=1000)
+        broken = run(registry_copy, capsys, src="%s/%s:2" % (proxy.url, layout_repo), dest="oci-archive:%s:2" % archive,
+                     retries=0)
+    assert broken["failed"] is True and "\n" not in broken["msg"]
+    assert os.listdir(str(tmp_path)) == ["a.tar"]
+    with open(archive, "rb") as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == before
+    assert [entry["digest"] for entry in archive_index(archive)["manifests"]] == [first.digest]
+
+
+def _hostile_archive(path, case):
+    with tarfile.open(path, "w") as archive:
+        def add(name, data=b"x", kind=tarfile.REGTYPE, link=""):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, link
+            info.size = len(data) if kind == tarfile.REGTYPE else 0
+            archive.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+        add("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        add("index.json", b'{"schemaVersion":2,"manifests":[]}')
+        if case == "dotdot":
+            add("blobs/sha256/../../../escape")
+        elif case == "absolute":
+            add("/etc/escape")
+        elif case == "symlink":
+            add("blobs/sha256/" + "a" * 64, kind=tarfile.SYMTYPE, link="/etc/passwd")
+        elif case == "hardlink":
+            add("blobs/sha256/" + "a" * 64, kind=tarfile.LNKTYPE, link="oci-layout")
+        elif case == "device":
+            add("blobs/sha256/" + "a" * 64, kind=tarfile.CHRTYPE)
+    if case == "not_tar":
+        with open(path, "wb") as handle:
+            handle.write(b"\x1f\x8b not a tar at all" * 100)
+
+
+@pytest.mark.parametrize("case,expected", [("dotdot", "outside the layout"), ("absolute", "outside the layout"),
+                                           ("symlink", "a link"), ("hardlink", "a link"),
+                                           ("device", "special file"), ("not_tar", "not an uncompressed tar")])
+def test_hostile_archives_are_refused(registries, layout_repo, tmp_path, capsys, case, expected):
+    archive = str(tmp_path / "hostile.tar")
+    _hostile_archive(archive, case)
+    as_src = run(registry_copy, capsys, src="oci-archive:%s:1" % archive, dest=url(registries, "plain2", layout_repo, "1"))
+    as_dest = run(registry_copy, capsys, src="oci-archive:%s:1" % archive, dest="oci-archive:%s:1" % (tmp_path / "o.tar"))
+    for result in (as_src, as_dest):
+        assert result["failed"] is True and expected in result["msg"] and "\n" not in result["msg"], result["msg"]
+    assert sorted(os.listdir(str(tmp_path))) == ["hostile.tar"]
