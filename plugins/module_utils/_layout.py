@@ -38,6 +38,7 @@ import threading
 from ansible_collections.oci.registry.plugins.module_utils._api_blobs import BlobsApi, _BlobVerifier
 from ansible_collections.oci.registry.plugins.module_utils._api_manifests import ManifestResult, PutResult
 from ansible_collections.oci.registry.plugins.module_utils._api_referrers import ReferrersResult
+from ansible_collections.oci.registry.plugins.module_utils._api_uploads import UploadSession
 from ansible_collections.oci.registry.plugins.module_utils._blob_writer import UploadResult
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
@@ -589,6 +590,23 @@ class LayoutClient(object):
             raise
         return written
 
+    def start_partial(self):
+        """A temporary blob file in ``blobs/sha256`` for a chunked write; its path."""
+        handle, temporary = tempfile.mkstemp(dir=os.path.join(self._root(), "blobs", "sha256"), prefix=_PARTIAL)
+        os.close(handle)
+        return temporary
+
+    def finish_partial(self, temporary, digest):
+        """Rename a complete chunked write (its source verified every byte) to its digest."""
+        name = blob_name(digest, "the copy")
+        try:
+            with open(temporary, "rb+") as output:
+                os.fsync(output.fileno())
+            os.replace(temporary, os.path.join(self._root(), name))
+        except BaseException:
+            _unlink(temporary)
+            raise
+
     def write_bytes(self, digest, data):
         if sha256_digest(data) != digest:
             raise DigestMismatchError("content hashes to %s, not %s" % (sha256_digest(data), digest),
@@ -823,6 +841,35 @@ class _Uploads(_Group):
         with self.client.guard("write blob"):
             self.client.write_bytes(digest, bytes(data))
         return digest
+
+    # The chunked path of BlobWriter (registry_copy chunk_size): chunks append to a temporary file.
+    def start_upload(self, repository):
+        with self.client.guard("write blob"):
+            return UploadSession(repository, self.client.start_partial())
+
+    def upload_chunk(self, session, data, start=None):
+        with self.client.guard("write blob"):
+            with open(session.location, "r+b") as output:
+                output.seek(session.offset if start is None else start)
+                output.write(bytes(data))
+                session.offset = output.tell()
+        return session
+
+    def get_upload_status(self, session):
+        return session.offset
+
+    def complete_upload(self, session, digest, data=None, size=None, retry=True):
+        if data:
+            self.upload_chunk(session, data)
+        with self.client.guard("write blob"):
+            self.client.finish_partial(session.location, digest)
+        return digest
+
+    def discard_upload(self, session):
+        _unlink(session.location)
+        return True
+
+    cancel_upload = discard_upload
 
     def upload_blob(self, repository, source, digest=None, size=None, chunk_size=None):
         data = bytes(source)

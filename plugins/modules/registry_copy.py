@@ -917,10 +917,8 @@ def run(module):
 
 
 def copy_one(module, params, src, dest, src_client, dest_client):
-    # chunk_size shapes registry uploads; a layout is written as one stream per blob.
-    chunk_size = None if isinstance(dest, LayoutReference) else params['chunk_size']
     engine = CopyEngine(src_client, dest_client, concurrency=params['concurrency'],
-                        chunk_size=chunk_size, check_mode=module.check_mode)
+                        chunk_size=params['chunk_size'], check_mode=module.check_mode)
     if params['expected_digest'] and (params['tags'] or params['tag_pattern']):
         module.fail_json(msg='expected_digest guards one source image; it cannot be combined with tags or tag_pattern')
     plan = engine.plan(src, dest, platforms=params['platforms'], tags=params['tags'],
@@ -957,6 +955,11 @@ def run_images(module, params):
     clients = {}
 
     def client_for(reference, side_auth, side_name):
+        if isinstance(reference, LayoutReference):
+            key = (side_name, reference.path)
+            if key not in clients:
+                clients[key] = layout_end(reference, side_name)
+            return clients[key]
         side = side_params(params, reference, side_auth)
         key = (side_name, json.dumps(side, sort_keys=True, default=str))
         if key not in clients:
@@ -969,15 +972,23 @@ def run_images(module, params):
     for position, entry in enumerate(params['images']):
         options = _item_options(params, entry)
         try:
-            src = parse_reference(entry['src'], default_registry=default_registry)
-            dest = parse_reference(entry['dest'], default_registry=default_registry)
+            src = parse_end(entry['src'], default_registry=default_registry)
+            dest = parse_end(entry['dest'], default_registry=default_registry)
+            check_layout_options(options, dest)
             items.append(CopyItem(src, dest, client_for(src, options.pop('src_auth'), 'src'),
                                   client_for(dest, options.pop('dest_auth'), 'dest'), **options))
         except (RegistryError, InvalidReferenceError) as err:
             fail(module, 'images[%d]: %s' % (position, error_message(err)))
     batch = BatchCopy(concurrency=params['concurrency'], image_concurrency=params['image_concurrency'],
                       chunk_size=params['chunk_size'], check_mode=module.check_mode, atomic=params['atomic'])
-    result = batch.run(items)
+    ends = [client for client in clients.values() if isinstance(client, LayoutClient)]
+    succeeded = False
+    try:
+        result = batch.run(items)
+        succeeded = True
+    finally:
+        # Entries that failed wrote no index entry: an archive keeps what the others completed.
+        finish_ends(ends, succeeded)
     result['requests'] = dict((side, sum(client.request_count for (name, dummy), client in clients.items()
                                          if name == side)) for side in ('src', 'dest'))
     diffs = [image.pop('diff', None) or {} for image in result['images']]

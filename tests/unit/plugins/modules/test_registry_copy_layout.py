@@ -15,6 +15,8 @@ import tarfile
 
 import pytest
 
+from ansible_collections.oci.registry.plugins.filter.mirror_copy_items import mirror_copy_items
+from ansible_collections.oci.registry.plugins.filter.mirror_report import mirror_report
 from ansible_collections.oci.registry.plugins.modules import registry_copy
 from ansible_collections.oci.registry.tests.registries import cosign, images
 from ansible_collections.oci.registry.tests.registries.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
@@ -453,3 +455,36 @@ def test_hostile_archives_are_refused(registries, layout_repo, tmp_path, capsys,
     for result in (as_src, as_dest):
         assert result["failed"] is True and expected in result["msg"] and "\n" not in result["msg"], result["msg"]
     assert sorted(os.listdir(str(tmp_path))) == ["hostile.tar"]
+
+
+def test_mirror_role_entries_pack_into_an_archive_and_load_from_it(registries, skopeo, layout_repo, tmp_path, capsys):
+    """The mirror role's filter passes oci-archive: ends through to registry_copy images (one run per shard)."""
+    one = images.push_oci_image(registries, "plain", layout_repo + "/a", "1.0", seed=layout_repo + "/a")
+    index = images.push_index(registries, "plain", layout_repo + "/b", "2.0", seed=layout_repo + "/b")
+    archive = str(tmp_path / "site.tar")
+    entries = [{"src": url(registries, "plain", layout_repo + "/a"), "dest": "oci-archive:" + archive, "tags": ["1.0"]},
+               {"src": url(registries, "plain", layout_repo + "/b", "2.0"), "dest": "oci-archive:%s:b-2.0" % archive}]
+    packed = run(registry_copy, capsys, images=mirror_copy_items(entries))
+    assert packed["changed"] is True and [image["status"] for image in packed["images"]] == ["done", "done"], packed
+    assert {entry["annotations"][REF_NAME]: entry["digest"] for entry in archive_index(archive)["manifests"]} == {
+        "1.0": one.digest, "b-2.0": index.digest}
+    assert run(registry_copy, capsys, images=mirror_copy_items(entries))["changed"] is False
+
+    back = [{"src": "oci-archive:" + archive, "dest": url(registries, "plain2", layout_repo + "/a"), "tags": ["1.0"]},
+            {"src": "oci-archive:%s:b-2.0" % archive, "dest": url(registries, "plain2", layout_repo + "/b", "2.0")}]
+    loaded = run(registry_copy, capsys, images=mirror_copy_items(back))
+    assert [image["status"] for image in loaded["images"]] == ["done", "done"], loaded
+    report = mirror_report(loaded, back)
+    assert [item["changed"] for item in report] == [True, True]
+    assert skopeo.inspect_digest("plain2", layout_repo + "/a", "1.0") == one.digest
+    assert skopeo.inspect_digest("plain2", layout_repo + "/b", "2.0") == index.digest
+
+
+def test_chunk_size_writes_a_layout_through_the_chunked_path(registries, layout_repo, tmp_path, capsys):
+    image = images.push_oci_image(registries, "plain", layout_repo, "1", seed=layout_repo, layers=(300000,))
+    target = str(tmp_path / "chunked")
+    done = run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1"), dest="oci:%s:1" % target,
+               chunk_size=65536)
+    assert done["dest_digest"] == image.digest and tagged(target) == {"1": image.digest}
+    assert_blobs_verified(target)
+    assert not [name for name in os.listdir(os.path.join(target, "blobs", "sha256")) if name.startswith(".")]
