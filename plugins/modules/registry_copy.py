@@ -49,6 +49,12 @@ options:
         A bare host means HTTPS. V(docker.io/library/alpine:3.20) means Docker Hub.
       - A reference without a host uses the O(registry_url) registry when that is set.
       - Without a tag or digest (repository only) together with O(tags) or O(tag_pattern).
+      - V(oci:/path/to/dir[:tag]) reads an OCI image layout directory (the tag is the C(org.opencontainers.image.ref.name)
+        of an C(index.json) entry), V(oci-archive:/path/to/file.tar[:tag]) the same layout as an uncompressed tar,
+        as C(skopeo copy) writes them. The path must be absolute and is read on the host the task runs on. Every
+        blob is verified against its digest and size while it streams; a layout whose C(index.json) or manifests
+        name anything but C(sha256:<64 hex>) digests, hold symbolic links, or (archives) members outside the
+        layout, links or device files, is refused before anything is written.
       - Required unless O(images) is given; mutually exclusive with O(images).
     type: str
   dest:
@@ -58,6 +64,16 @@ options:
         digest only and nothing is tagged.
       - A repository without a tag together with O(tags) or O(tag_pattern).
       - A digest in O(dest) is an expectation; the task fails when the copy would produce another digest.
+      - V(oci:/path/to/dir[:tag]) writes an OCI image layout directory (created when missing; an existing directory
+        must be empty or a layout), V(oci-archive:/path/to/file.tar[:tag]) a layout archive. Several tags
+        (O(tags), O(tag_pattern), or several runs) go into one layout, blobs shared between them are stored once,
+        and an existing layout keeps its other tags. Referrers (O(referrers)) are stored as the image-spec
+        describes: their manifests in C(blobs/), listed untagged in C(index.json); cosign's tag-scheme attachments
+        as the tags C(sha256-<hex>.sig), C(.att), C(.sbom).
+      - A layout is written crash-safe: blobs go to a temporary name and are renamed once verified, and
+        C(index.json) is replaced in one step only after what it lists is in place. An archive is built in a
+        staging directory next to it and replaces the old archive (temporary file, then rename) only when the
+        copy succeeded; an archive that would not change is not rewritten. O(prune) does not apply to layouts.
       - Required unless O(images) is given; mutually exclusive with O(images).
     type: str
   src_auth:
@@ -421,6 +437,20 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Pack release 1.4 (every platform, with signatures) into an archive for a disconnected site
+  oci.registry.registry_copy:
+    src: registry.example.com/team/app
+    dest: oci-archive:/srv/transfer/app-1.4.tar
+    tag_pattern: '^1\.4\.'
+    referrers: true
+
+- name: Load it into the site's registry
+  oci.registry.registry_copy:
+    src: oci-archive:/srv/transfer/app-1.4.tar
+    dest: registry.site.internal/team/app
+    tag_pattern: '^1\.4\.'
+    referrers: true
+
 - name: Promote an image from staging to production, byte-exact
   oci.registry.registry_copy:
     src: registry.example.com/staging/app:1.4.2

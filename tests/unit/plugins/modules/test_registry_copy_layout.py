@@ -488,3 +488,27 @@ def test_chunk_size_writes_a_layout_through_the_chunked_path(registries, layout_
     assert done["dest_digest"] == image.digest and tagged(target) == {"1": image.digest}
     assert_blobs_verified(target)
     assert not [name for name in os.listdir(os.path.join(target, "blobs", "sha256")) if name.startswith(".")]
+
+
+def test_disconnected_guide_release_with_signatures_through_an_archive(registries, skopeo, layout_repo, tmp_path, capsys):
+    """The guide's two playbooks: pack a release with tag_pattern and referrers, load it at the site."""
+    release = {tag: images.push_oci_image(registries, "plain", layout_repo, tag, seed=layout_repo + tag)
+               for tag in ("1.4.0", "1.4.1")}
+    images.push_oci_image(registries, "plain", layout_repo, "1.5.0", seed=layout_repo + "1.5.0")
+    sig_tag = release["1.4.1"].digest.replace(":", "-") + ".sig"
+    with RawRegistry(registries, "plain") as plain:
+        cosign.attach(plain, layout_repo, sig_tag, [(SIMPLE_SIGNING, b"payload", {SIGNATURE_ANNOTATION: "sig"})])
+    archive = str(tmp_path / "app-1.4.tar")
+    pack = dict(src=url(registries, "plain", layout_repo), dest="oci-archive:" + archive, tag_pattern=r"^1\.4\.",
+                referrers=True)
+    packed = run(registry_copy, capsys, **pack)
+    assert packed["changed"] is True and packed["attachments"] == [sig_tag], packed
+    assert run(registry_copy, capsys, **pack)["changed"] is False
+    load = dict(src="oci-archive:" + archive, dest=url(registries, "plain2", layout_repo), tag_pattern=r"^1\.4\.",
+                referrers=True)
+    loaded = run(registry_copy, capsys, **load)
+    assert loaded["changed"] is True and loaded["attachments"] == [sig_tag], loaded
+    assert sorted(skopeo.list_tags("plain2", layout_repo)) == ["1.4.0", "1.4.1", sig_tag]
+    for tag, image in release.items():
+        assert skopeo.inspect_digest("plain2", layout_repo, tag) == image.digest
+    assert run(registry_copy, capsys, **load)["changed"] is False
