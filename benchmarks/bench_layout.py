@@ -101,8 +101,8 @@ def main(argv):
     lines = ["# registry_copy with an OCI layout archive (%d MiB image, %d layers)" % (size_mib, args.layers), "",
              "| direction | seconds | MiB/s | peak RSS (MB) | RSS < %d MB |" % RSS_LIMIT_MB, "|---|---|---|---|---|"]
     for label, seconds, rss, dummy in rows:
-        lines.append("| %s | %.1f | %.0f | %.1f | %s |" % (label, seconds, size_mib / seconds, rss,
-                                                            "met" if rss < RSS_LIMIT_MB else "MISSED"))
+        verdict = "met" if rss < RSS_LIMIT_MB else "MISSED"
+        lines.append("| %s | %.1f | %.0f | %.1f | %s |" % (label, seconds, size_mib / seconds, rss, verdict))
     text = "\n".join(lines) + "\n"
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "layout.md"), "w", encoding="utf-8") as handle:

@@ -68,9 +68,9 @@ options:
         must be empty or a layout), V(oci-archive:/path/to/file.tar[:tag]) a layout archive. Several tags
         (O(tags), O(tag_pattern), or several runs) go into one layout, blobs shared between them are stored once,
         and an existing layout keeps its other tags. Referrers (O(referrers)) are stored as the image-spec
-        describes: their manifests in C(blobs/), listed untagged in C(index.json); cosign's tag-scheme attachments
-        as the tags C(sha256-<hex>.sig), C(.att), C(.sbom).
-      - A layout is written crash-safe: blobs go to a temporary name and are renamed once verified, and
+        describes (their manifests in C(blobs/), listed untagged in C(index.json)), cosign's tag-scheme
+        attachments as the tags C(sha256-<hex>.sig), C(.att), C(.sbom).
+      - A layout is written crash-safe. Blobs go to a temporary name and are renamed once verified, and
         C(index.json) is replaced in one step only after what it lists is in place. An archive is built in a
         staging directory next to it and replaces the old archive (temporary file, then rename) only when the
         copy succeeded; an archive that would not change is not rewritten. O(prune) does not apply to layouts.

@@ -165,8 +165,8 @@ def test_user_errors_are_one_line_and_write_nothing(registries, layout_repo, tmp
 
 
 @pytest.mark.parametrize("fault", ["truncate", "corrupt"])
-def test_interrupted_copy_never_claims_missing_content_and_rerun_completes(registries, layout_repo, tmp_path, capsys,
-                                                                          fault):
+def test_interrupted_copy_never_claims_missing_content_and_rerun_completes(
+        registries, layout_repo, tmp_path, capsys, fault):
     index = images.push_index(registries, "plain", layout_repo, "multi", seed=layout_repo, layers=(300000, 1000))
     big = index.images[1].layers[0]["digest"]
     target = str(tmp_path / "crash")
