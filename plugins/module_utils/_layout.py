@@ -264,10 +264,30 @@ def _read_bounded(opened, limit, what):
     return data
 
 
+def process_umask():
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+# mkstemp creates 0600 files; a layout is shared data (served, copied by other users), so its files get
+# the mode any other file of this process would get, and a replaced archive keeps its own.
+_FILE_MODE = 0o666 & ~process_umask()
+
+
+def _publish_mode(handle, replaces=None):
+    try:
+        mode = stat.S_IMODE(os.stat(replaces).st_mode) if replaces else _FILE_MODE
+    except OSError:
+        mode = _FILE_MODE
+    os.fchmod(handle, mode)
+
+
 def _write_atomic(directory, name, data):
     """Replace ``directory/name`` by ``data`` at once: a reader sees the old or the new file, never half."""
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=_PARTIAL)
     try:
+        _publish_mode(handle)
         with os.fdopen(handle, "wb") as output:
             output.write(data)
             output.flush()
@@ -575,6 +595,7 @@ class LayoutClient(object):
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=_PARTIAL)
         written = 0
         try:
+            _publish_mode(handle)
             with os.fdopen(handle, "wb") as output:
                 for chunk in chunks:
                     output.write(chunk)
@@ -593,6 +614,7 @@ class LayoutClient(object):
     def start_partial(self):
         """A temporary blob file in ``blobs/sha256`` for a chunked write; its path."""
         handle, temporary = tempfile.mkstemp(dir=os.path.join(self._root(), "blobs", "sha256"), prefix=_PARTIAL)
+        _publish_mode(handle)
         os.close(handle)
         return temporary
 
@@ -654,6 +676,7 @@ class LayoutClient(object):
         parent, name = os.path.split(self.path)
         handle, temporary = tempfile.mkstemp(dir=parent, prefix=".%s." % name, suffix=".partial")
         try:
+            _publish_mode(handle, self.path if os.path.exists(self.path) else None)
             with os.fdopen(handle, "wb") as output:
                 with tarfile.open(fileobj=output, mode="w", format=tarfile.PAX_FORMAT) as archive:
                     for directory in ("blobs", "blobs/sha256"):

@@ -273,8 +273,14 @@ class LayoutReference(ImageReference):
 
 
 def is_layout_reference(text):
-    """Does ``text`` name an OCI image layout (``oci:``) or layout archive (``oci-archive:``)?"""
-    return isinstance(text, str) and text.strip().split(":", 1)[0] in LAYOUT_TRANSPORTS and ":" in text
+    """Does ``text`` name an OCI image layout (``oci:``) or layout archive (``oci-archive:``)?
+
+    ``oci:5000/team/app`` stays a registry reference (a host named ``oci`` with a port).
+    """
+    if not isinstance(text, str) or ":" not in text:
+        return False
+    transport, rest = text.strip().split(":", 1)
+    return transport in LAYOUT_TRANSPORTS and not re.match(r"^[0-9]+(?:/|$)", rest)
 
 
 def parse_layout_reference(text):

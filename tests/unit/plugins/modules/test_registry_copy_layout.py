@@ -11,12 +11,15 @@ import json
 import os
 import re
 import secrets
+import stat
 import tarfile
 
 import pytest
 
 from ansible_collections.oci.registry.plugins.filter.mirror_copy_items import mirror_copy_items
 from ansible_collections.oci.registry.plugins.filter.mirror_report import mirror_report
+from ansible_collections.oci.registry.plugins.module_utils import _layout
+from ansible_collections.oci.registry.plugins.module_utils._reference import is_layout_reference
 from ansible_collections.oci.registry.plugins.modules import registry_copy
 from ansible_collections.oci.registry.tests.registries import cosign, images
 from ansible_collections.oci.registry.tests.registries.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
@@ -512,3 +515,27 @@ def test_disconnected_guide_release_with_signatures_through_an_archive(registrie
     for tag, image in release.items():
         assert skopeo.inspect_digest("plain2", layout_repo, tag) == image.digest
     assert run(registry_copy, capsys, **load)["changed"] is False
+
+
+@pytest.mark.parametrize("text,layout", [("oci:/srv/app:1.0", True), ("oci-archive:/srv/a.tar", True),
+                                         ("oci:relative", True), ("oci:5000/team/app:1", False),
+                                         ("oci.example.com/team/app", False), ("ocifoo/app", False)])
+def test_layout_references_are_told_from_registry_references(text, layout):
+    assert is_layout_reference(text) is layout
+
+
+def test_layout_files_get_the_usual_mode_and_a_replaced_archive_keeps_its_own(registries, layout_repo, tmp_path,
+                                                                             capsys):
+    images.push_oci_image(registries, "plain", layout_repo, "1", seed=layout_repo)
+    images.push_oci_image(registries, "plain", layout_repo, "2", seed=layout_repo + "/2")
+    target = str(tmp_path / "modes")
+    run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1"), dest="oci:%s:1" % target)
+    expected = 0o666 & ~_layout.process_umask()
+    for name in ["index.json", "oci-layout"] + ["blobs/sha256/" + blob for blob in blob_files(target)]:
+        assert stat.S_IMODE(os.stat(os.path.join(target, name)).st_mode) == expected, name
+    archive = str(tmp_path / "a.tar")
+    run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1"), dest="oci-archive:%s:1" % archive)
+    assert stat.S_IMODE(os.stat(archive).st_mode) == expected
+    os.chmod(archive, 0o640)
+    run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "2"), dest="oci-archive:%s:2" % archive)
+    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o640
