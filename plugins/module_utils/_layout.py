@@ -601,7 +601,9 @@ class LayoutClient(object):
                     output.write(chunk)
                     written += len(chunk)
                 output.flush()
-                os.fsync(output.fileno())
+                # An archive's staging directory is thrown away after a crash; the finished tar is synced.
+                if self.kind == "oci":
+                    os.fsync(output.fileno())
             if size is not None and written != size:
                 raise DigestMismatchError("received %d bytes of blob %s, expected %d" % (written, digest, size),
                                           registry=self.registry_url, reference=digest, action="write blob")
