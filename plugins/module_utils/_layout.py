@@ -103,8 +103,8 @@ def blob_name(digest, where):
 def _os_error(err, path, action):
     reason = err.strerror or type(err).__name__
     return LayoutError("%s: %s" % (path, reason), action=action,
-                       hint="check that the path exists and is readable (and writable for dest) by the user the "
-                            "task runs as")
+                       hint="check the path, that the user the task runs as may read it (and write it, for dest), "
+                            "and the free space")
 
 
 # ------------------------------------------------------------------ stores
@@ -338,7 +338,10 @@ class LayoutBlobStream(object):
         verifier = self._verifier
         try:
             while True:
-                chunk = self._handle.read(chunk_size)
+                try:
+                    chunk = self._handle.read(chunk_size)
+                except OSError as err:
+                    raise _os_error(err, self.digest, "get blob") from None
                 if not chunk:
                     break
                 verifier.admit(len(chunk))
@@ -755,17 +758,17 @@ class _Manifests(_Group):
             if found is None:
                 return None
             digest, media_type = found
-            if is_digest(reference):
-                if self.client.blob_size(digest) is None:
-                    return None
-                result = self.client.read_manifest(digest)
-                # A referrer counts as present once index.json lists it: a copy that broke between its blob
-                # and the index entry writes the entry again on the next run.
-                if result.manifest.subject is not None and not self.client.listed(digest):
-                    return None
-                return Descriptor(result.media_type, digest, result.size)
-            entry = self.client.find_entry(reference)
-            return Descriptor(media_type or self.client.read_manifest(digest).media_type, digest, entry["size"])
+            if not is_digest(reference):
+                entry = self.client.find_entry(reference)
+                return Descriptor(media_type or self.client.read_manifest(digest).media_type, digest, entry["size"])
+            if self.client.blob_size(digest) is None:
+                return None
+            result = self.client.read_manifest(digest)
+            # A referrer counts as present once index.json lists it: a copy that broke between its blob
+            # and the index entry writes the entry again on the next run.
+            if result.manifest.subject is not None and not self.client.listed(digest):
+                return None
+            return Descriptor(result.media_type, digest, result.size)
 
     def get_manifest(self, repository, reference, accept=None):
         with self.client.guard("get manifest"):

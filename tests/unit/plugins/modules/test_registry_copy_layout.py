@@ -539,3 +539,21 @@ def test_layout_files_get_the_usual_mode_and_a_replaced_archive_keeps_its_own(re
     os.chmod(archive, 0o640)
     run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "2"), dest="oci-archive:%s:2" % archive)
     assert stat.S_IMODE(os.stat(archive).st_mode) == 0o640
+
+
+def test_referrer_whose_index_entry_was_lost_is_listed_again(registries, layout_repo, tmp_path, capsys):
+    """A copy that broke between a referrer's blob and its index.json entry: the next run adds the entry."""
+    image = images.push_oci_image(registries, "plain", layout_repo, "1", seed=layout_repo)
+    artifact = images.push_artifact(registries, "plain", layout_repo, image, referrers_tag=True)
+    target = str(tmp_path / "lost")
+    options = dict(src=url(registries, "plain", layout_repo, "1"), dest="oci:%s:1" % target, referrers=True)
+    run(registry_copy, capsys, **options)
+    index = index_of(target)
+    index["manifests"] = [entry for entry in index["manifests"] if entry["digest"] != artifact.digest]
+    with open(os.path.join(target, "index.json"), "w", encoding="utf-8") as handle:
+        json.dump(index, handle)
+    assert artifact.digest[7:] in blob_files(target)
+    again = run(registry_copy, capsys, **options)
+    assert again["changed"] is True and again["referrers"] == [artifact.digest], again
+    assert artifact.digest in [entry["digest"] for entry in index_of(target)["manifests"]]
+    assert run(registry_copy, capsys, **options)["changed"] is False
