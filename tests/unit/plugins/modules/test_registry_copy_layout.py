@@ -524,8 +524,8 @@ def test_layout_references_are_told_from_registry_references(text, layout):
     assert is_layout_reference(text) is layout
 
 
-def test_layout_files_get_the_usual_mode_and_a_replaced_archive_keeps_its_own(registries, layout_repo, tmp_path,
-                                                                             capsys):
+def test_layout_files_get_the_usual_mode_and_a_replaced_archive_keeps_its_own(
+        registries, layout_repo, tmp_path, capsys):
     images.push_oci_image(registries, "plain", layout_repo, "1", seed=layout_repo)
     images.push_oci_image(registries, "plain", layout_repo, "2", seed=layout_repo + "/2")
     target = str(tmp_path / "modes")
