@@ -557,3 +557,32 @@ def test_referrer_whose_index_entry_was_lost_is_listed_again(registries, layout_
     assert again["changed"] is True and again["referrers"] == [artifact.digest], again
     assert artifact.digest in [entry["digest"] for entry in index_of(target)["manifests"]]
     assert run(registry_copy, capsys, **options)["changed"] is False
+
+
+def test_check_mode_into_existing_layout_and_archive_writes_nothing_and_retag_within_a_layout(
+        registries, layout_repo, tmp_path, capsys):
+    one = images.push_oci_image(registries, "plain", layout_repo, "1", seed=layout_repo + "/1")
+    images.push_oci_image(registries, "plain", layout_repo, "2", seed=layout_repo + "/2")
+    directory, archive = str(tmp_path / "dir"), str(tmp_path / "a.tar")
+    for dest in ("oci:%s:1" % directory, "oci-archive:%s:1" % archive):
+        run(registry_copy, capsys, src=url(registries, "plain", layout_repo, "1"), dest=dest)
+    snapshot = {}
+    for root, dummy, files in os.walk(str(tmp_path)):
+        for name in files:
+            path = os.path.join(root, name)
+            snapshot[path] = (os.stat(path).st_mtime_ns, os.stat(path).st_size)
+    for dest in ("oci:%s:2" % directory, "oci-archive:%s:2" % archive):
+        predicted = run(registry_copy, capsys, check_mode=True, src=url(registries, "plain", layout_repo, "2"),
+                        dest=dest)
+        assert predicted["changed"] is True and predicted["blobs"]["copied"] >= 1, predicted
+    after = {}
+    for root, dummy, files in os.walk(str(tmp_path)):
+        for name in files:
+            path = os.path.join(root, name)
+            after[path] = (os.stat(path).st_mtime_ns, os.stat(path).st_size)
+    assert after == snapshot, "check mode changed files"
+
+    # A second tag for an image already in the layout: nothing but the index entry is written.
+    retag = run(registry_copy, capsys, src="oci:%s:1" % directory, dest="oci:%s:one-again" % directory)
+    assert retag["changed"] is True and retag["blobs"]["copied"] == 0
+    assert tagged(directory) == {"1": one.digest, "one-again": one.digest}
