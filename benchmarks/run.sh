@@ -33,3 +33,8 @@ export PYTHONPATH="$ROOT/.build" ANSIBLE_COLLECTIONS_PATH="$ROOT/.build" PATH="$
 # Writes benchmarks/results/sync.md. SYNC_BENCH_ARGS sizes it down, e.g. "--tags 100 --images 30".
 # shellcheck disable=SC2086
 "$PY" "$ROOT/benchmarks/bench_sync.py" ${SYNC_BENCH_ARGS:-}
+
+# ------------------------------------------------------------------------------------------------
+# Layout archives (issue 16): registry_copy registry -> oci-archive and back with a 1 GiB image, wall
+# time and the module process's peak RSS (< 100 MB). Writes benchmarks/results/layout.md.
+"$PY" "$ROOT/benchmarks/bench_layout.py"

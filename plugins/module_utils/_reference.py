@@ -246,6 +246,70 @@ def parse_reference(text, default_registry=None, default_tag=None):
     return ImageReference(registry=registry, scheme=scheme or "https", repository=remainder, tag=tag, digest=digest)
 
 
+LAYOUT_TRANSPORTS = ("oci", "oci-archive")
+
+
+class LayoutReference(ImageReference):
+    """``oci:/dir[:tag]`` or ``oci-archive:/file.tar[:tag]``: an OCI image layout as a copy end.
+
+    ``scheme`` is the transport, ``registry`` the transport and parent directory (``oci:/srv``) and
+    ``repository`` the last path component, so error locations and ``str()`` read ``oci:/srv/app:tag``
+    like the option.
+    """
+
+    __slots__ = ()
+
+    @property
+    def path(self):
+        return self.registry.split(":", 1)[1] + "/" + self.repository
+
+    @property
+    def registry_url(self):
+        return "%s:%s" % (self.scheme, self.path)
+
+    @property
+    def name(self):
+        return self.registry_url
+
+
+def is_layout_reference(text):
+    """Does ``text`` name an OCI image layout (``oci:``) or layout archive (``oci-archive:``)?
+
+    ``oci:5000/team/app`` stays a registry reference (a host named ``oci`` with a port).
+    """
+    if not isinstance(text, str) or ":" not in text:
+        return False
+    transport, rest = text.strip().split(":", 1)
+    return transport in LAYOUT_TRANSPORTS and not re.match(r"^[0-9]+(?:/|$)", rest)
+
+
+def parse_layout_reference(text):
+    """``oci:/abs/dir[:tag|@digest]`` / ``oci-archive:/abs/file.tar[:tag|@digest]`` -> LayoutReference.
+
+    The tag is the part after the last ``:`` when it is a valid tag (skopeo's rule too); the path
+    must be absolute, because a module's working directory is not the playbook's.
+    """
+    transport, path = text.strip().split(":", 1)
+    digest = tag = None
+    if "@" in path:
+        path, digest = path.rsplit("@", 1)
+        validate_digest(digest)
+    head, colon, tail = path.rpartition(":")
+    if colon and "/" not in tail and TAG_RE.match(tail):
+        path, tag = head, tail
+    elif colon and "/" not in tail:
+        validate_tag(tail)
+    if not path.startswith("/") or re.search(r"[\x00-\x1f\x7f]", path):
+        raise InvalidReferenceError("%s:%s: the path of an OCI layout must be absolute, e.g. %s:/srv/images/app:1.0"
+                                    % (transport, path, transport), action="parse reference")
+    path = "/" + path.strip("/")
+    parent, name = path.rsplit("/", 1)
+    if not name or name in (".", ".."):
+        raise InvalidReferenceError("%s:%s: name a directory or file below /, not %r" % (transport, path, name or "/"),
+                                    action="parse reference")
+    return LayoutReference(registry="%s:%s" % (transport, parent), scheme=transport, repository=name, tag=tag, digest=digest)
+
+
 # Architectures spelled differently by uname and by image configs.
 _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm", "armel": "arm",
                  "i386": "386", "i686": "386"}

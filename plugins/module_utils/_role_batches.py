@@ -16,7 +16,11 @@ Pure Python; no Ansible imports.
 
 from __future__ import annotations
 
-from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
+    is_layout_reference,
+    parse_layout_reference,
+    parse_reference,
+)
 from ansible_collections.oci.registry.plugins.module_utils._shard import in_shard, parse_shard
 
 
@@ -24,8 +28,11 @@ class RoleInputError(ValueError):
     """Role variables that cannot be turned into copies; the message names the variable."""
 
 
-def _parse(text, what, default_tag=None):
+def _parse(text, what, default_tag=None, layouts=False):
     try:
+        if layouts and is_layout_reference(text):
+            # registry_copy reads oci:/dir and oci-archive:/file.tar itself; the role passes them through.
+            return parse_layout_reference(text)
         return parse_reference(text, default_tag=default_tag)
     except Exception as err:  # pylint: disable=broad-exception-caught
         # The reference may carry credentials (user:password@host): never echo it.
@@ -199,8 +206,8 @@ def mirror_entries(entries, shard=None):
     for position, entry in enumerate(entries or []):
         if not isinstance(entry, dict) or not entry.get("src") or not entry.get("dest"):
             raise RoleInputError("mirror_images[%d] needs src and dest" % position)
-        dest = _parse(entry["dest"], "mirror_images[%d].dest" % position)
-        src = _parse(entry["src"], "mirror_images[%d].src" % position)
+        dest = _parse(entry["dest"], "mirror_images[%d].dest" % position, layouts=True)
+        src = _parse(entry["src"], "mirror_images[%d].src" % position, layouts=True)
         if entry.get("tags") is not None and (entry.get("semver") or entry.get("tag_pattern")):
             raise RoleInputError("mirror_images[%d]: tags combine with neither semver nor tag_pattern" % position)
         if entry.get("tags") is None and not entry.get("tag_pattern") and not entry.get("semver") and not src.tag \

@@ -49,6 +49,12 @@ options:
         A bare host means HTTPS. V(docker.io/library/alpine:3.20) means Docker Hub.
       - A reference without a host uses the O(registry_url) registry when that is set.
       - Without a tag or digest (repository only) together with O(tags) or O(tag_pattern).
+      - V(oci:/path/to/dir[:tag]) reads an OCI image layout directory (the tag is the C(org.opencontainers.image.ref.name)
+        of an C(index.json) entry), V(oci-archive:/path/to/file.tar[:tag]) the same layout as an uncompressed tar,
+        as C(skopeo copy) writes them. The path must be absolute and is read on the host the task runs on. Every
+        blob is verified against its digest and size while it streams; a layout whose C(index.json) or manifests
+        name anything but C(sha256:<64 hex>) digests, hold symbolic links, or (archives) members outside the
+        layout, links or device files, is refused before anything is written.
       - Required unless O(images) is given; mutually exclusive with O(images).
     type: str
   dest:
@@ -58,6 +64,16 @@ options:
         digest only and nothing is tagged.
       - A repository without a tag together with O(tags) or O(tag_pattern).
       - A digest in O(dest) is an expectation; the task fails when the copy would produce another digest.
+      - V(oci:/path/to/dir[:tag]) writes an OCI image layout directory (created when missing; an existing directory
+        must be empty or a layout), V(oci-archive:/path/to/file.tar[:tag]) a layout archive. Several tags
+        (O(tags), O(tag_pattern), or several runs) go into one layout, blobs shared between them are stored once,
+        and an existing layout keeps its other tags. Referrers (O(referrers)) are stored as the image-spec
+        describes (their manifests in C(blobs/), listed untagged in C(index.json)), cosign's tag-scheme
+        attachments as the tags C(sha256-<hex>.sig), C(.att), C(.sbom).
+      - A layout is written crash-safe. Blobs go to a temporary name and are renamed once verified, and
+        C(index.json) is replaced in one step only after what it lists is in place. An archive is built in a
+        staging directory next to it and replaces the old archive (temporary file, then rename) only when the
+        copy succeeded; an archive that would not change is not rewritten. O(prune) does not apply to layouts.
       - Required unless O(images) is given; mutually exclusive with O(images).
     type: str
   src_auth:
@@ -421,6 +437,20 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Pack release 1.4 (every platform, with signatures) into an archive for a disconnected site
+  oci.registry.registry_copy:
+    src: registry.example.com/team/app
+    dest: oci-archive:/srv/transfer/app-1.4.tar
+    tag_pattern: '^1\.4\.'
+    referrers: true
+
+- name: Load it into the site's registry
+  oci.registry.registry_copy:
+    src: oci-archive:/srv/transfer/app-1.4.tar
+    dest: registry.site.internal/team/app
+    tag_pattern: '^1\.4\.'
+    referrers: true
+
 - name: Promote an image from staging to production, byte-exact
   oci.registry.registry_copy:
     src: registry.example.com/staging/app:1.4.2
@@ -757,7 +787,12 @@ from ansible_collections.oci.registry.plugins.module_utils._blob_writer import v
 from ansible_collections.oci.registry.plugins.module_utils._connect import connection_params, target_url
 from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidReferenceError, RegistryError
 from ansible_collections.oci.registry.plugins.module_utils._options import check_number
-from ansible_collections.oci.registry.plugins.module_utils._reference import parse_reference
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
+    LayoutReference,
+    is_layout_reference,
+    parse_layout_reference,
+    parse_reference,
+)
 
 try:
     from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine, sync_options
@@ -771,6 +806,10 @@ try:
     )
 except ImportError:  # requests missing: run_module reports it cleanly
     BatchCopy = CopyItem = expected_digest_refusal = None
+try:
+    from ansible_collections.oci.registry.plugins.module_utils._layout import LayoutClient
+except ImportError:  # requests missing: run_module reports it cleanly
+    LayoutClient = None
 
 
 def _side_spec():
@@ -842,6 +881,33 @@ def side_params(params, reference, side_auth, text=None):
 _SYNC = ('prune', 'prune_manifests', 'immutable_tags', 'backup_tag')
 
 
+def parse_end(text, default_registry=None):
+    """A registry reference, or a LayoutReference for ``oci:``/``oci-archive:``."""
+    if is_layout_reference(text):
+        return parse_layout_reference(text)
+    return parse_reference(text, default_registry=default_registry)
+
+
+def layout_end(reference, role, peer=None):
+    """The copy end of a layout or archive, checked before any request; ``peer`` lends its retry policy."""
+    return LayoutClient(reference, role=role, transport=getattr(peer, 'transport', None)).prepare()
+
+
+def check_layout_options(params, dest, what='dest'):
+    if isinstance(dest, LayoutReference) and params.get('prune'):
+        raise InvalidReferenceError('prune removes tags from a registry; %s is an OCI layout (%s), where a copy only '
+                                    'adds or moves tags' % (what, dest), action='validate prune')
+
+
+def finish_ends(ends, succeeded):
+    """Archives are written once the copy succeeded; a failed copy leaves none half-written."""
+    for end in ends:
+        if succeeded:
+            end.commit()
+        else:
+            end.discard()
+
+
 def run(module):
     params = module.params
     # Checked before any request, by the one owner of the numeric ranges.
@@ -852,16 +918,35 @@ def run(module):
         return run_images(module, params)
     sync_options(bool(params['tags'] or params['tag_pattern']), **dict((key, params[key]) for key in _SYNC))
     default_registry = params.get('registry_url')
-    src = parse_reference(params['src'], default_registry=default_registry)
-    dest = parse_reference(params['dest'], default_registry=default_registry)
-    src_params = side_params(params, src, params.get('src_auth'), params['src'])
-    dest_params = side_params(params, dest, params.get('dest_auth'), params['dest'])
+    src = parse_end(params['src'], default_registry=default_registry)
+    dest = parse_end(params['dest'], default_registry=default_registry)
+    check_layout_options(params, dest)
     # One client per side, even for one registry and identity: each counts its own requests
     # (RV(requests)); the cost is at most one more token round trip.
-    src_client = client_from_params(module, params, registry_url=src_params['registry_url'],
-                                    side=params.get('src_auth'))
-    dest_client = client_from_params(module, params, registry_url=dest_params['registry_url'],
-                                     side=params.get('dest_auth'))
+    src_client = dest_client = None
+    if not isinstance(src, LayoutReference):
+        src_params = side_params(params, src, params.get('src_auth'), params['src'])
+        src_client = client_from_params(module, params, registry_url=src_params['registry_url'],
+                                        side=params.get('src_auth'))
+    if not isinstance(dest, LayoutReference):
+        dest_params = side_params(params, dest, params.get('dest_auth'), params['dest'])
+        dest_client = client_from_params(module, params, registry_url=dest_params['registry_url'],
+                                         side=params.get('dest_auth'))
+    if src_client is None:
+        src_client = layout_end(src, 'src', dest_client)
+    if dest_client is None:
+        dest_client = layout_end(dest, 'dest', src_client)
+    ends = [client for client in (src_client, dest_client) if isinstance(client, LayoutClient)]
+    succeeded = False
+    try:
+        result = copy_one(module, params, src, dest, src_client, dest_client)
+        succeeded = True
+    finally:
+        finish_ends(ends, succeeded)
+    return result
+
+
+def copy_one(module, params, src, dest, src_client, dest_client):
     engine = CopyEngine(src_client, dest_client, concurrency=params['concurrency'],
                         chunk_size=params['chunk_size'], check_mode=module.check_mode)
     if params['expected_digest'] and (params['tags'] or params['tag_pattern']):
@@ -900,6 +985,11 @@ def run_images(module, params):
     clients = {}
 
     def client_for(reference, side_auth, side_name):
+        if isinstance(reference, LayoutReference):
+            key = (side_name, reference.path)
+            if key not in clients:
+                clients[key] = layout_end(reference, side_name)
+            return clients[key]
         side = side_params(params, reference, side_auth)
         key = (side_name, json.dumps(side, sort_keys=True, default=str))
         if key not in clients:
@@ -912,15 +1002,23 @@ def run_images(module, params):
     for position, entry in enumerate(params['images']):
         options = _item_options(params, entry)
         try:
-            src = parse_reference(entry['src'], default_registry=default_registry)
-            dest = parse_reference(entry['dest'], default_registry=default_registry)
+            src = parse_end(entry['src'], default_registry=default_registry)
+            dest = parse_end(entry['dest'], default_registry=default_registry)
+            check_layout_options(options, dest)
             items.append(CopyItem(src, dest, client_for(src, options.pop('src_auth'), 'src'),
                                   client_for(dest, options.pop('dest_auth'), 'dest'), **options))
         except (RegistryError, InvalidReferenceError) as err:
             fail(module, 'images[%d]: %s' % (position, error_message(err)))
     batch = BatchCopy(concurrency=params['concurrency'], image_concurrency=params['image_concurrency'],
                       chunk_size=params['chunk_size'], check_mode=module.check_mode, atomic=params['atomic'])
-    result = batch.run(items)
+    ends = [client for client in clients.values() if isinstance(client, LayoutClient)]
+    succeeded = False
+    try:
+        result = batch.run(items)
+        succeeded = True
+    finally:
+        # Entries that failed wrote no index entry: an archive keeps what the others completed.
+        finish_ends(ends, succeeded)
     result['requests'] = dict((side, sum(client.request_count for (name, dummy), client in clients.items()
                                          if name == side)) for side in ('src', 'dest'))
     diffs = [image.pop('diff', None) or {} for image in result['images']]
