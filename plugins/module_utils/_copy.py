@@ -787,7 +787,9 @@ class CopyEngine:
                 raise InvalidReferenceError("tag_pattern %r is not a valid regular expression: %s"
                                             % (tag_pattern, err), action="copy") from None
             src_tags = sorted(self.src.tags.iter_tags(src.repository))
-            names = [tag for tag in src_tags if pattern.search(tag)]
+            # Referrer tags (sha256-<hex>[.sig|.att|.sbom]) are not images: copied as plain tags they would
+            # replace the destination's signatures. They travel with referrers, merged.
+            names = [tag for tag in src_tags if pattern.search(tag) and referrer_subject(tag) is None]
             if not names:
                 raise NotFoundError("no tag of %s matches %r" % (src, tag_pattern), action="copy",
                                     hint="check tag_pattern (a Python regular expression, searched anywhere in the tag)")

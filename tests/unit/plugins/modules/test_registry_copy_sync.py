@@ -287,6 +287,20 @@ def test_signatures_made_at_the_destination_survive_the_next_copy(registries, sk
     assert run(registry_copy, capsys, **options)["changed"] is False
 
 
+def test_tag_pattern_leaves_referrer_tags_to_referrers(registries, skopeo, sync_repo, source, capsys):
+    src_repo, pushed = source
+    dest_repo = sync_repo + "/dest"
+    with RawRegistry(registries, "plain") as plain:
+        cosign.attach(plain, src_repo, cosign_tag(pushed["a"].digest),
+                      [(SIMPLE_SIGNING, b"payload", {SIGNATURE_ANNOTATION: "signature"})])
+    options = dict(src=url(registries, "plain", src_repo), dest=url(registries, "plain2", dest_repo), tag_pattern=".")
+    run(registry_copy, capsys, **options)
+    assert tags_at(skopeo, "plain2", dest_repo) == ["a", "b", "c"]
+    with_referrers = run(registry_copy, capsys, referrers=True, **options)
+    assert with_referrers["attachments"] == [cosign_tag(pushed["a"].digest)]
+    assert tags_at(skopeo, "plain2", dest_repo) == sorted(["a", "b", "c", cosign_tag(pushed["a"].digest)])
+
+
 @pytest.mark.parametrize("options, message", [
     (dict(prune=True), "prune needs tags or tag_pattern"),
     (dict(tags=["a"], prune_manifests=True), "prune_manifests needs prune: true"),
