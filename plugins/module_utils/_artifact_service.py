@@ -111,8 +111,8 @@ def _path_and_media_type(entry, option, default_media_type):
         raise ServiceError("%s entry %r has no path; give the path of a local file" % (option, entry))
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.isfile(path):
-        raise ServiceError("%s %s is not a file; give the path of an existing file on the host that runs the task"
-                           % (option, path))
+        raise ServiceError("%s %s does not exist or is not a regular file; give the path of an existing file on "
+                           "the host that runs the task" % ("config file" if option == "config" else "file", path))
     return path, check_media_type(media_type or default_media_type, "media_type of %s" % path)
 
 
@@ -372,7 +372,7 @@ class ArtifactService(object):
             files.append(dict(name=name, path=path, digest=layer.digest, size=layer.size,
                               media_type=layer.media_type))
         result = dict(changed=changed, digest=fetched.digest, media_type=fetched.media_type,
-                      artifact_type=manifest.artifact_type or manifest.config.media_type, files=files, dest=dest)
+                      artifact_type=manifest.artifact_type or manifest.config.media_type, files=files)
         result["msg"] = "%s %s into %s" % (
             where(repository, reference),
             ("would be pulled" if self.check_mode else "pulled") if changed else "is already", dest)

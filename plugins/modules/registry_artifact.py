@@ -13,7 +13,7 @@ module: registry_artifact
 short_description: Push, pull or delete OCI artifacts (files such as SBOMs, reports, Helm charts) in a container registry
 version_added: 0.2.0
 description:
-  - With O(state=present) and O(files), pushes local files as one OCI 1.1 artifact, as C(oras push) does: each file
+  - With O(state=present) and O(files), pushes local files as one OCI 1.1 artifact, as C(oras push) does. Each file
     becomes a layer annotated with its file name (C(org.opencontainers.image.title)), the configuration is the OCI
     empty descriptor C({}) unless O(config) names a file, and the manifest carries O(artifact_type), O(annotations)
     and, with O(subject), the image it refers to.
@@ -90,7 +90,7 @@ options:
     type: dict
   config:
     description:
-      - A local file to push as the configuration blob: a path, or a dict with C(path) and C(media_type) (default
+      - A local file to push as the configuration blob, a path or a dict with C(path) and C(media_type) (default
         V(application/vnd.oci.image.config.v1+json)).
       - Without it the configuration is the OCI empty descriptor (V(application/vnd.oci.empty.v1+json), C({})).
     type: raw
@@ -110,7 +110,7 @@ options:
     type: int
 notes:
   - In check mode nothing is written; a push still hashes the files and asks the registry which blobs it has, so
-    RV(uploaded) and RV(changed) are what the real run would do.
+    RV(uploaded) and C(changed) are what the real run would do.
   - Deleting needs a registry that allows it (distribution C(storage.delete.enabled=true)); others answer
     C(405 UNSUPPORTED) and the module says so. A deleted referrer stays listed in its subject's fallback index until
     that is rewritten.
@@ -249,11 +249,6 @@ previous_digest:
   returned: with O(files) and O(tag)
   type: str
   sample: sha256:1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e
-dest:
-  description: The directory pulled into (absolute).
-  returned: with O(dest)
-  type: str
-  sample: /tmp/docs
 msg:
   description: What was done, in one line.
   returned: success

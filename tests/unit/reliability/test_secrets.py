@@ -25,7 +25,7 @@ import requests
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import COLLECTION_ROOT, LEDGER
 
-MODULES = ("registry_blob", "registry_catalog_info", "registry_copy", "registry_info", "registry_manifest",
+MODULES = ("registry_artifact", "registry_blob", "registry_catalog_info", "registry_copy", "registry_info", "registry_manifest",
            "registry_manifest_info", "registry_tag_info")
 SECRET_NAME = re.compile(r"(?i)(password|passwd|token|secret)")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}")

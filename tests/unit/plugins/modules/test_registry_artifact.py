@@ -76,8 +76,8 @@ def writes(result):
 # ---------------------------------------------------------------------------------------------- push
 
 
-def test_check_mode_push_then_oras_pulls_byte_exact_then_repush_sends_no_write(registries, plain, repo, tmp_path,
-                                                                                capsys):
+def test_check_mode_push_then_oras_pulls_byte_exact_then_repush_sends_no_write(
+        registries, plain, repo, tmp_path, capsys):
     small = deterministic_bytes(repo, 3000)
     big = deterministic_bytes(repo + "/big", 300 * 1024)
     files = [write(tmp_path / "notes.txt", small),
@@ -324,8 +324,8 @@ def test_absent_on_registry_refusing_deletes_says_how_to_enable_them(registries,
 
 def test_user_errors_are_one_line_and_send_nothing(plain, repo, tmp_path, capsys):
     cases = [
-        (dict(files=[str(tmp_path / "missing.txt")]), "is not a file"),
-        (dict(files=[str(tmp_path)]), "is not a file"),
+        (dict(files=[str(tmp_path / "missing.txt")]), "does not exist or is not a regular file"),
+        (dict(files=[str(tmp_path)]), "does not exist or is not a regular file"),
         (dict(files=[dict(path=write(tmp_path / "x", b"x"), media_type="not a type")]), "is not a media type"),
         (dict(files=[write(tmp_path / "y", b"y"), write((tmp_path / "y").with_suffix(""), b"z")]), None),
         (dict(tag="bad tag", files=[write(tmp_path / "z", b"z")]), "invalid tag"),
