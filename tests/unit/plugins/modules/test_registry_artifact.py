@@ -15,7 +15,8 @@ import pytest
 
 from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
 from ansible_collections.oci.registry.plugins.module_utils._media import OCI_EMPTY_DATA, OCI_EMPTY_DIGEST, OCI_MANIFEST
-from ansible_collections.oci.registry.plugins.modules import registry_artifact
+from ansible_collections.oci.registry.plugins.module_utils._artifact_service import ArtifactService
+from ansible_collections.oci.registry.plugins.modules import registry_artifact, registry_signature_info
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.registries.images import deterministic_bytes
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
@@ -284,6 +285,32 @@ def test_subject_makes_a_referrer_listed_in_the_fallback_index(registries, plain
     again = run(registry_artifact, capsys, verbosity=3, **common)
     assert again["changed"] is False and writes(again) == []
 
+    # registry_signature_info finds it among the image's SBOMs (artifact type spdx).
+    info = run(registry_signature_info, capsys, registry_url=plain["url"], repository=repo, reference="1.0")
+    assert [sbom["digest"] for sbom in info["sboms"]] == [pushed["digest"]]
+
+
+def test_rerun_completes_a_fallback_index_an_interrupted_push_left_out(registries, plain, repo, tmp_path, capsys):
+    image = images.push_oci_image(registries, "plain", repo, "1.0", seed=repo)
+    report = write(tmp_path / "scan.json", b'{"vulnerabilities": []}')
+    service = ArtifactService(None)
+    layers, config, artifact_type = service.prepare([report], artifact_type="application/vnd.example.scan.v1")
+    with RegistryClient(plain["url"]) as client:
+        subject = client.manifests.head_manifest(repo, "1.0")
+        manifest, raw = service.manifest(layers, config, artifact_type, subject=subject)
+        for blob in [config] + layers:
+            client.uploads.upload_blob(repo, blob.source)
+        # The run that stopped here wrote the manifest but not the fallback index.
+        client.manifests.put_manifest(repo, sha256(raw), raw, OCI_MANIFEST)
+    common = dict(registry_url=plain["url"], repository=repo, subject="1.0",
+                  artifact_type="application/vnd.example.scan.v1", files=[report])
+    predicted = run(registry_artifact, capsys, check_mode=True, verbosity=3, **common)
+    assert predicted["changed"] is True and predicted["fallback_index"] is True and writes(predicted) == []
+    repaired = run(registry_artifact, capsys, verbosity=3, **common)
+    assert repaired["changed"] is True and repaired["uploaded"] == []
+    assert writes(repaired) == [("PUT", "/v2/%s/manifests/%s" % (repo, image.digest.replace(":", "-")))]
+    assert run(registry_artifact, capsys, **common)["changed"] is False
+
 
 def test_subject_missing_fails_with_what_to_do(plain, repo, tmp_path, capsys):
     result = run(registry_artifact, capsys, registry_url=plain["url"], repository=repo, subject="nope",
@@ -377,3 +404,13 @@ def test_auth_variants_push_pull_and_oras_reads_what_we_pushed(registries, repo,
     assert (out / "payload.bin").read_bytes() == data
     for result in (pushed, again, pulled):
         assert options["password"] not in json.dumps(result)
+
+
+def test_pull_only_user_pushing_is_refused_in_one_line(registries, repo, tmp_path, capsys):
+    token = registries["registries"]["token"]
+    result = run(registry_artifact, capsys, registry_url=token["url"], ca_path=registries["ca_path"],
+                 username="puller", password=token["users"]["puller"], repository=repo, tag="t",
+                 files=[write(tmp_path / "f", b"f")])
+    assert result["failed"] is True and "\n" not in result["msg"]
+    assert token["users"]["puller"] not in json.dumps(result)
+    assert re.search(r"(?i)denied|permission|insufficient", result["msg"]), result["msg"]
