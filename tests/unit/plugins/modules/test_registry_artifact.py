@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import tracemalloc
 
 import pytest
 
@@ -123,6 +124,40 @@ def test_check_mode_push_then_oras_pulls_byte_exact_then_repush_sends_no_write(
     assert again["changed"] is False and again["digest"] == pushed["digest"]
     assert again["uploaded"] == [] and writes(again) == []
     assert again["diff"]["before"] == again["diff"]["after"]
+
+
+def test_large_file_streams_through_the_chunked_writer_both_ways(plain, repo, tmp_path, capsys):
+    """48 MiB: above the monolithic limit, so chunked (8 MiB PATCHes), never held in memory whole."""
+    big = tmp_path / "model.bin"
+    block = deterministic_bytes(repo, 1024 * 1024)
+    hasher = hashlib.sha256()
+    with open(big, "wb") as handle:
+        for position in range(48):
+            chunk = bytes([position]) + block[1:]
+            handle.write(chunk)
+            hasher.update(chunk)
+    digest = "sha256:" + hasher.hexdigest()
+    tracemalloc.start()
+    try:
+        pushed = run(registry_artifact, capsys, registry_url=plain["url"], repository=repo, tag="big",
+                     files=[str(big)], verbosity=3)
+        dest = tmp_path / "dest"
+        dest.mkdir()
+        pulled = run(registry_artifact, capsys, registry_url=plain["url"], repository=repo, tag="big",
+                     dest=str(dest))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not pushed.get("failed"), pushed.get("msg")
+    assert pushed["files"][0]["digest"] == digest
+    assert len([w for w in writes(pushed) if w[0] == "PATCH"]) == 6
+    assert not pulled.get("failed"), pulled.get("msg")
+    check = hashlib.sha256()
+    with open(dest / "model.bin", "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            check.update(chunk)
+    assert "sha256:" + check.hexdigest() == digest
+    assert peak < 24 * 1024 * 1024, "peak Python memory %d bytes for a 48 MiB file" % peak
 
 
 def test_same_files_give_the_same_digest_in_another_repository_and_by_digest(plain, repo, tmp_path, capsys):
