@@ -10,7 +10,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: registry_artifact
-short_description: Push, pull or delete OCI artifacts (files such as SBOMs, reports, Helm charts) in a container registry
+short_description: Push, pull or delete OCI artifacts (files such as SBOMs, reports, Helm charts) in a registry
 version_added: 0.2.0
 description:
   - With O(state=present) and O(files), pushes local files as one OCI 1.1 artifact, as C(oras push) does. Each file

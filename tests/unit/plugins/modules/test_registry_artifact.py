@@ -1,7 +1,7 @@
 # Copyright (c) oci.registry contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""registry_artifact in-process against the real registries, with the ``oras`` Python package as the independent peer."""
+"""registry_artifact in-process against the real registries; the ``oras`` Python package is the independent peer."""
 
 from __future__ import annotations
 

@@ -31,8 +31,8 @@ from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
-MODULES = [registry_artifact, registry_blob, registry_catalog_info, registry_info, registry_manifest, registry_manifest_info,
-           registry_tag_info]
+MODULES = [registry_artifact, registry_blob, registry_catalog_info, registry_info, registry_manifest,
+           registry_manifest_info, registry_tag_info]
 # Keys Ansible itself adds to every result, documented by Ansible, not by the module.
 COMMON_KEYS = {"changed", "invocation", "warnings", "deprecations", "failed", "skipped"}
 PYTHON_TYPES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "float": (float, int),
