@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import tracemalloc
 
 import pytest
@@ -228,6 +229,10 @@ def test_oras_push_then_module_pulls_byte_exact_idempotent_and_check_mode_writes
     assert pulled["changed"] is True
     assert (dest / "one.txt").read_bytes() == one and (dest / "two.dat").read_bytes() == two
     assert sorted(os.listdir(dest)) == ["one.txt", "two.dat"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    # A new file gets the umask's permissions, not the private ones of its temporary file.
+    assert stat.S_IMODE(os.stat(dest / "one.txt").st_mode) == 0o666 & ~umask
     assert {f["name"]: f["media_type"] for f in pulled["files"]}["two.dat"] == "application/vnd.example.two"
     before = os.stat(dest / "two.dat")
 
