@@ -149,11 +149,12 @@ class BlobService(object):
 
     # ------------------------------------------------------------------ download
 
-    def download(self, repository, digest, dest, move):
+    def download(self, repository, digest, dest, move, expected_size=None):
         """Write the blob to ``dest`` through a temporary file in its directory, so dest is never half written.
 
         ``move(tmp, dest)`` replaces ``dest`` atomically (the module's atomic_move). The result's
         ``before``/``after`` carry the absolute path, for the file attributes the module applies.
+        ``expected_size`` (a descriptor's size) is verified while streaming, like the digest.
         """
         path = dest
         if not os.path.isabs(path):
@@ -181,18 +182,18 @@ class BlobService(object):
                 if size is None:
                     raise ServiceError('blob %s is not in %s on %s' % (digest, repository, self.client.registry_url))
             else:
-                size = self._write_file(repository, digest, path, directory, move)
+                size = self._write_file(repository, digest, path, directory, move, expected_size)
         result['size'] = size
         return Outcome(result, dict(path=path, digest=current), dict(path=path, digest=digest))
 
-    def _write_file(self, repository, digest, path, directory, move):
+    def _write_file(self, repository, digest, path, directory, move, expected_size=None):
         tmp = None
         try:
             handle, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.part', dir=directory)
             # The client verifies size and digest of what it writes and resumes a broken body with
             # a Range request; on a mismatch it raises and the temporary file goes.
             with os.fdopen(handle, 'wb') as out:
-                size = self.client.blobs.download_blob(repository, digest, out)
+                size = self.client.blobs.download_blob(repository, digest, out, expected_size=expected_size)
         except OSError as exc:
             if tmp is not None:
                 os.unlink(tmp)

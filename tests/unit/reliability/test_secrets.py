@@ -25,8 +25,8 @@ import requests
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.unit.reliability.reliability_helpers import COLLECTION_ROOT, LEDGER
 
-MODULES = ("registry_blob", "registry_catalog_info", "registry_copy", "registry_info", "registry_manifest",
-           "registry_manifest_info", "registry_tag_info")
+MODULES = ("registry_artifact", "registry_blob", "registry_catalog_info", "registry_copy", "registry_info",
+           "registry_manifest", "registry_manifest_info", "registry_tag_info")
 SECRET_NAME = re.compile(r"(?i)(password|passwd|token|secret)")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}")
 REFRESH = re.compile(r"(?i)refresh_token[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9_-]{20,})")
@@ -188,11 +188,21 @@ PLAYBOOK = textwrap.dedent("""\
                                  password=wrong, ca_path=ca_path) }}"
           register: r23
           ignore_errors: true
+        - name: artifact push basic
+          oci.registry.registry_artifact: {<<: *basic, repository: "hart/{{ repo | replace('/', '-') }}", tag: v1,
+                                           files: ["{{ blob_src }}"]}
+          register: r24
+          ignore_errors: true
+        - name: artifact push token puller denied
+          oci.registry.registry_artifact: {<<: *puller, repository: "hart/{{ repo | replace('/', '-') }}", tag: v1,
+                                           files: ["{{ blob_src }}"]}
+          register: r25
+          ignore_errors: true
         - name: keep every result
           ansible.builtin.copy:
             dest: "{{ results_file }}"
             content: "{{ [r01, r02, r03, r04, r05, r06, r07, r08, r09, r10, r11, r12, r13, r14, r15, r16, r17, r18,
-                          r19, r20, r21, r22, r23, looked_up | default('')] | to_json }}"
+                          r19, r20, r21, r22, r23, looked_up | default(''), r24, r25] | to_json }}"
     """)
 
 
@@ -258,6 +268,9 @@ def test_no_secret_in_any_output(registries, unique_repo, tmp_path):
         assert results[index]["authenticated"] is False and results[index]["accessible"] is False
         assert results[index]["auth_error"], results[index]
     assert results[23].startswith("sha256:")
+    # registry_artifact: a push with Basic credentials works, a pull-only token user is refused.
+    assert not results[24].get("failed") and results[24]["changed"] is True, results[24]
+    assert results[25].get("failed") is True, results[25]
     assert any("trace" in result for result in results[:21] if isinstance(result, dict))
 
     secret_values = {

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from ansible_collections.oci.registry.plugins.modules import (
+    registry_artifact,
     registry_blob,
     registry_catalog_info,
     registry_info,
@@ -30,8 +31,8 @@ from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
-MODULES = [registry_blob, registry_catalog_info, registry_info, registry_manifest, registry_manifest_info,
-           registry_tag_info]
+MODULES = [registry_artifact, registry_blob, registry_catalog_info, registry_info, registry_manifest,
+           registry_manifest_info, registry_tag_info]
 # Keys Ansible itself adds to every result, documented by Ansible, not by the module.
 COMMON_KEYS = {"changed", "invocation", "warnings", "deprecations", "failed", "skipped"}
 PYTHON_TYPES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "float": (float, int),
@@ -243,3 +244,22 @@ def test_registry_catalog_info_results(registries, plain, had_repo, capsys):
     result = check_result(registry_catalog_info, run(registry_catalog_info, capsys, registry_url=plain,
                                                      pattern="^had/samples-", limit=1, verbosity=3))
     assert len(result["repositories"]) == 1
+
+
+def test_registry_artifact_results(registries, plain, tmp_path, capsys):
+    repository = "hart/samples-%s" % secrets.token_hex(4)
+    images.push_oci_image(registries, "plain", repository, "v1", seed=repository)
+    sbom = tmp_path / "sbom.spdx.json"
+    sbom.write_bytes(b'{"spdxVersion": "SPDX-2.3"}')
+    common = dict(registry_url=plain, repository=repository, diff=True, verbosity=3)
+    pushed = check_result(registry_artifact, run(registry_artifact, capsys, tag="sbom", subject="v1",
+                                                 artifact_type="application/spdx+json", files=[str(sbom)],
+                                                 annotations={"note": "samples"}, **common))
+    assert pushed["changed"] is True and pushed["files"][0]["size"] == sbom.stat().st_size
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    pulled = check_result(registry_artifact, run(registry_artifact, capsys, tag="sbom", dest=str(dest), **common))
+    assert pulled["artifact_type"] == "application/spdx+json"
+    assert pulled["files"][0]["path"] == str(dest / "sbom.spdx.json")
+    deleted = check_result(registry_artifact, run(registry_artifact, capsys, tag="sbom", state="absent", **common))
+    assert deleted["digest"] == pushed["digest"]
