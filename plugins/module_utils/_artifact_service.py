@@ -11,7 +11,7 @@ The manifest is built from the files alone (canonical JSON, no timestamps), so t
 the same digest and a repeated push finds its manifest in place and writes nothing. Uploading is
 BlobWriter's, hashing ``file_digest``'s, writing a downloaded layer to a file BlobService's (atomic,
 digest and size verified while streaming), the ``sha256-<hex>`` fallback index
-``merge_fallback_index``'s. This file decides what a task means and what check mode predicts.
+``merge_fallback_index``'s and ``remove_from_fallback_index``'s. This file decides what a task means and what check mode predicts.
 
 Pure Python on top of the registry client; no Ansible imports.
 """
@@ -30,7 +30,7 @@ from ansible_collections.oci.registry.plugins.module_utils._blob_writer import (
     file_digest,
     validate_chunk_size,
 )
-from ansible_collections.oci.registry.plugins.module_utils._copy import merge_fallback_index
+from ansible_collections.oci.registry.plugins.module_utils._copy import merge_fallback_index, remove_from_fallback_index
 from ansible_collections.oci.registry.plugins.module_utils._errors import NotFoundError
 from ansible_collections.oci.registry.plugins.module_utils._media import (
     INDEX_TYPES,
@@ -391,9 +391,15 @@ class ArtifactService(object):
     # ------------------------------------------------------------------ absent
 
     def absent(self, repository, reference):
-        """Delete the artifact's manifest by digest (a tag is resolved first); missing is no change."""
+        """Delete the artifact's manifest by digest (a tag is resolved first); missing is no change.
+
+        A referrer also leaves its subject's fallback index, as the distribution spec asks of clients
+        deleting on registries without the referrers API; the manifest goes first, so a registry that
+        refuses deletes keeps both.
+        """
         current = self.client.manifests.head_manifest(repository, reference)
-        result = dict(changed=current is not None, digest=current.digest if current is not None else None)
+        result = dict(changed=current is not None, digest=current.digest if current is not None else None,
+                      fallback_index=False)
         if current is None:
             result["msg"] = "Artifact %s is already absent" % where(repository, reference)
         else:
@@ -401,12 +407,25 @@ class ArtifactService(object):
                 raise ServiceError("%s is an index, not an artifact; delete it with oci.registry.registry_manifest"
                                    % where(repository, reference))
             result["media_type"] = current.media_type
-            if not self.check_mode:
+            manifest = self.client.manifests.get_manifest_raw(repository, current.digest).manifest
+            subject = manifest.subject.digest if manifest is not None and manifest.subject is not None else None
+            indexed = subject is not None and self._fallback_lists(repository, subject, current.digest)
+            result["subject"] = subject
+            if self.check_mode:
+                result["fallback_index"] = indexed
+            else:
                 self.client.manifests.delete_manifest(repository, current.digest)
+                if indexed:
+                    result["fallback_index"] = remove_from_fallback_index(self.client, repository, subject,
+                                                                          current.digest)
             result["msg"] = "Artifact %s (%s) %s" % (where(repository, reference), current.digest,
                                                      "would be deleted" if self.check_mode else "deleted")
         return Outcome(result, dict(repository=repository, reference=reference, digest=result["digest"]),
                        dict(repository=repository, reference=reference, digest=None))
+
+    def _fallback_lists(self, repository, subject_digest, digest):
+        listed = self.client.referrers.list_referrers(repository, subject_digest)
+        return listed.via == "tag" and digest in [descriptor.digest for descriptor in listed.descriptors]
 
 
 def _annotation_value(value):

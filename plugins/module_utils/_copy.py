@@ -147,7 +147,8 @@ def sync_options(multi, prune=False, prune_manifests=False, immutable_tags=None,
 def merge_fallback_index(client, repository, subject, descriptors):
     """Add referrer ``descriptors`` (dicts) to the ``sha256-<hex>`` fallback index of ``subject``.
 
-    The one writer of fallback indexes (the copy engine, registry_sign). Returns True when written.
+    With ``remove_from_fallback_index`` the one writer of fallback indexes (the copy engine,
+    registry_sign, registry_artifact). Returns True when written.
     """
     if not descriptors:
         return False
@@ -162,6 +163,28 @@ def merge_fallback_index(client, repository, subject, descriptors):
     if not additions:
         return False
     data["manifests"] = list(data.get("manifests") or []) + additions
+    raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    client.manifests.put_manifest(repository, tag, raw, OCI_INDEX)
+    return True
+
+
+def remove_from_fallback_index(client, repository, subject, digest):
+    """Drop the referrer ``digest`` from the ``sha256-<hex>`` fallback index of ``subject``.
+
+    What the distribution spec asks of a client that deletes a referrer on a registry without the
+    referrers API (registry_artifact ``state: absent``). Returns True when the index was rewritten.
+    """
+    tag = fallback_tag(subject)
+    try:
+        existing = client.manifests.get_manifest(repository, tag)
+        data = json.loads(existing.raw)
+    except NotFoundError:
+        return False
+    manifests = list(data.get("manifests") or [])
+    kept = [entry for entry in manifests if entry.get("digest") != digest]
+    if len(kept) == len(manifests):
+        return False
+    data["manifests"] = kept
     raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
     client.manifests.put_manifest(repository, tag, raw, OCI_INDEX)
     return True

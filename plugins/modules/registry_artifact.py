@@ -29,7 +29,7 @@ description:
     (absolute, C(..), through a symbolic link) fail the task before anything is written; a layer without a title
     is written under its digest's hex.
   - With O(state=absent), deletes the artifact's manifest (a tag is resolved to its digest first, so every tag on
-    that digest goes with it).
+    that digest goes with it). A referrer is also removed from its subject's C(sha256-<hex>) fallback index.
 author:
   - oci.registry contributors (@oci-registry)
 extends_documentation_fragment:
@@ -112,8 +112,7 @@ notes:
   - In check mode nothing is written; a push still hashes the files and asks the registry which blobs it has, so
     RV(uploaded) and C(changed) are what the real run would do.
   - Deleting needs a registry that allows it (distribution C(storage.delete.enabled=true)); others answer
-    C(405 UNSUPPORTED) and the module says so. A deleted referrer stays listed in its subject's fallback index until
-    that is rewritten.
+    C(405 UNSUPPORTED) and the module says so. A deleted referrer also leaves its subject's fallback index.
   - 'Helm charts: push the packaged C(.tgz) as the one file with media type
     V(application/vnd.cncf.helm.chart.content.v1.tar+gzip) and the chart metadata as O(config) with media type
     V(application/vnd.cncf.helm.config.v1+json) (see the artifacts guide). C(helm pull) accepts the result; its
@@ -229,14 +228,14 @@ uploaded:
   sample: [sha256:3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b]
 subject:
   description: Digest of the image the artifact refers to.
-  returned: with O(files)
+  returned: with O(files), and with O(state=absent) when something was deleted
   type: str
   sample: sha256:8e1f1c1f9e0b5d3a4c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d
 fallback_index:
   description:
     - Whether the artifact was (in check mode, would be) added to the subject's C(sha256-<hex>) fallback index,
-      because the registry has no referrers API.
-  returned: with O(files)
+      because the registry has no referrers API; with O(state=absent), removed from it.
+  returned: with O(files) or O(state=absent)
   type: bool
   sample: true
 tag:

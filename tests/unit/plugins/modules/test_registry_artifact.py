@@ -329,6 +329,19 @@ def test_subject_makes_a_referrer_listed_in_the_fallback_index(registries, plain
     info = run(registry_signature_info, capsys, registry_url=plain["url"], repository=repo, reference="1.0")
     assert [sbom["digest"] for sbom in info["sboms"]] == [pushed["digest"]]
 
+    # Deleting the referrer takes it out of the fallback index too; another referrer stays listed.
+    other = run(registry_artifact, capsys, registry_url=plain["url"], repository=repo, subject="1.0",
+                files=[write(tmp_path / "notes.txt", b"notes")])
+    removal = dict(registry_url=plain["url"], repository=repo, digest=pushed["digest"], state="absent")
+    predicted = run(registry_artifact, capsys, check_mode=True, verbosity=3, **removal)
+    assert predicted["fallback_index"] is True and writes(predicted) == []
+    deleted = run(registry_artifact, capsys, **removal)
+    assert deleted["changed"] is True and deleted["fallback_index"] is True and deleted["subject"] == image.digest
+    with RegistryClient(plain["url"]) as client:
+        listed = client.referrers.list_referrers(repo, image.digest)
+    assert [d.digest for d in listed.descriptors] == [other["digest"]]
+    assert run(registry_artifact, capsys, **removal)["changed"] is False
+
 
 def test_rerun_completes_a_fallback_index_an_interrupted_push_left_out(registries, plain, repo, tmp_path, capsys):
     image = images.push_oci_image(registries, "plain", repo, "1.0", seed=repo)
