@@ -104,22 +104,15 @@ def _broken_body(verifier, exc):
                           repository=verifier.repository, reference=verifier.digest, action="get blob")
 
 
-class BlobStream(object):
-    """A blob download that checks size and digest as it streams."""
+class VerifiedStream(object):
+    """A blob read once, checked as it streams: the size before each chunk, size and digest after the last.
 
-    def __init__(self, response, registry, repository, digest, expected_size=None):
-        self._response = response
-        self.registry = registry
-        self.repository = repository
-        self.digest = digest
-        length = int_header(response.headers, "Content-Length")
-        if expected_size is not None and length is not None and length != expected_size:
-            response.close()
-            raise DigestMismatchError("registry announces %d bytes, expected %d" % (length, expected_size),
-                                      registry=registry, repository=repository, reference=digest,
-                                      action="get blob")
-        self.size = expected_size if expected_size is not None else length
-        self._verifier = _BlobVerifier(registry, repository, digest, self.size)
+    The one verified reader: a registry response (BlobStream) and a layout file (_layout) differ only
+    in where the chunks come from (``_chunks``) and what closing means (``close``).
+    """
+
+    def __init__(self, verifier):
+        self._verifier = verifier
         self._done = False
 
     @property
@@ -133,7 +126,10 @@ class BlobStream(object):
         self.close()
 
     def close(self):
-        self._response.close()
+        raise NotImplementedError
+
+    def _chunks(self, chunk_size):
+        raise NotImplementedError
 
     def iter_chunks(self, chunk_size=READ_CHUNK):
         """Yield the blob; raises DigestMismatchError after the last chunk if size or digest differ."""
@@ -142,14 +138,12 @@ class BlobStream(object):
         self._done = True
         verifier = self._verifier
         try:
-            for chunk in _body_chunks(self._response, chunk_size):
+            for chunk in self._chunks(chunk_size):
                 verifier.admit(len(chunk))
                 verifier.add(chunk)
                 yield chunk
-        except _BodyBroken as exc:
-            raise _broken_body(verifier, exc)
         finally:
-            self._response.close()
+            self.close()
         verifier.finish()
 
     def read_all(self, limit=64 * 1024 * 1024):
@@ -160,6 +154,33 @@ class BlobStream(object):
                 self.close()
                 raise ProtocolError("blob larger than %d bytes; stream it instead" % limit, action="get blob")
         return bytes(buf)
+
+
+class BlobStream(VerifiedStream):
+    """A blob download from a registry response."""
+
+    def __init__(self, response, registry, repository, digest, expected_size=None):
+        self._response = response
+        self.registry = registry
+        self.repository = repository
+        self.digest = digest
+        length = int_header(response.headers, "Content-Length")
+        if expected_size is not None and length is not None and length != expected_size:
+            response.close()
+            raise DigestMismatchError("registry announces %d bytes, expected %d" % (length, expected_size),
+                                      registry=registry, repository=repository, reference=digest,
+                                      action="get blob")
+        self.size = expected_size if expected_size is not None else length
+        super().__init__(_BlobVerifier(registry, repository, digest, self.size))
+
+    def close(self):
+        self._response.close()
+
+    def _chunks(self, chunk_size):
+        try:
+            yield from _body_chunks(self._response, chunk_size)
+        except _BodyBroken as exc:
+            raise _broken_body(self._verifier, exc)
 
 
 class BlobsApi(ApiGroup):
@@ -260,4 +281,4 @@ class BlobsApi(ApiGroup):
         return True
 
 
-__all__ = ["BlobStream", "BlobsApi", "MAX_CONFIG_SIZE"]
+__all__ = ["BlobStream", "BlobsApi", "MAX_CONFIG_SIZE", "VerifiedStream"]

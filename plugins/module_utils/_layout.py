@@ -35,7 +35,7 @@ import tarfile
 import tempfile
 import threading
 
-from ansible_collections.oci.registry.plugins.module_utils._api_blobs import BlobsApi, _BlobVerifier
+from ansible_collections.oci.registry.plugins.module_utils._api_blobs import BlobsApi, VerifiedStream, _BlobVerifier
 from ansible_collections.oci.registry.plugins.module_utils._api_manifests import ManifestResult, PutResult
 from ansible_collections.oci.registry.plugins.module_utils._api_referrers import ReferrersResult
 from ansible_collections.oci.registry.plugins.module_utils._api_uploads import UploadSession
@@ -43,7 +43,6 @@ from ansible_collections.oci.registry.plugins.module_utils._blob_writer import U
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     DigestMismatchError,
     NotFoundError,
-    ProtocolError,
     RegistryError,
 )
 from ansible_collections.oci.registry.plugins.module_utils._media import (
@@ -54,7 +53,6 @@ from ansible_collections.oci.registry.plugins.module_utils._media import (
     sha256_digest,
 )
 from ansible_collections.oci.registry.plugins.module_utils._reference import TAG_RE, is_digest
-from ansible_collections.oci.registry.plugins.module_utils._transport import READ_CHUNK
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_FILE = "oci-layout"
@@ -308,7 +306,7 @@ def _unlink(path):
 # ------------------------------------------------------------------ the client
 
 
-class LayoutBlobStream(object):
+class LayoutBlobStream(VerifiedStream):
     """A blob of the layout, verified as it streams (the registry client's BlobStream contract)."""
 
     def __init__(self, opened, registry, digest, expected_size=None):
@@ -319,45 +317,20 @@ class LayoutBlobStream(object):
                                       registry=registry, reference=digest, action="get blob")
         self.size = size
         self.digest = digest
-        self._verifier = _BlobVerifier(registry, None, digest, size)
-        self._done = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
+        super().__init__(_BlobVerifier(registry, None, digest, size))
 
     def close(self):
         self._handle.close()
 
-    def iter_chunks(self, chunk_size=READ_CHUNK):
-        if self._done:
-            raise ProtocolError("blob stream already consumed", action="get blob")
-        self._done = True
-        verifier = self._verifier
-        try:
-            while True:
-                try:
-                    chunk = self._handle.read(chunk_size)
-                except OSError as err:
-                    raise _os_error(err, self.digest, "get blob") from None
-                if not chunk:
-                    break
-                verifier.admit(len(chunk))
-                verifier.add(chunk)
-                yield chunk
-        finally:
-            self._handle.close()
-        verifier.finish()
-
-    def read_all(self, limit=64 * 1024 * 1024):
-        data = bytearray()
-        for chunk in self.iter_chunks():
-            data.extend(chunk)
-            if limit is not None and len(data) > limit:
-                raise ProtocolError("blob larger than %d bytes; stream it instead" % limit, action="get blob")
-        return bytes(data)
+    def _chunks(self, chunk_size):
+        while True:
+            try:
+                chunk = self._handle.read(chunk_size)
+            except OSError as err:
+                raise _os_error(err, self.digest, "get blob") from None
+            if not chunk:
+                return
+            yield chunk
 
 
 class LayoutClient(object):
