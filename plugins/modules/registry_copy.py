@@ -161,8 +161,8 @@ options:
     description:
       - Copy every tag of the repository O(src) that this Python regular expression matches (searched anywhere in
         the tag; anchor it with V(^) and V($) for a full match) to the repository O(dest).
-      - Referrer tags (C(sha256-<hex>), and cosign's C(sha256-<hex>.sig), C(.att), C(.sbom)) are never selected: they
-        describe an image rather than name one, and travel with O(referrers), merged with the destination's.
+      - Referrer tags (C(sha256-<hex>), and cosign's C(sha256-<hex>.sig), C(.att), C(.sbom)) are never selected, since they
+        describe an image rather than name one; they travel with O(referrers), merged with the destination's.
       - Fails when no tag matches.
     type: str
   referrers:
