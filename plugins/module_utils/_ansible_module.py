@@ -130,19 +130,19 @@ def check_requirements(module):
             exception=CLIENT_IMPORT_ERROR)
 
 
-def client_from_params(module, params=None, registry_url=None, side=None):
+def client_from_params(module, params=None, registry_url=None, side=None, **client_options):
     """Create a RegistryClient with connect.connect (the one connection rule).
 
     ``params`` defaults to ``module.params`` (the top-level connection options);
     ``registry_url`` is the registry to talk to when it is not ``params['registry_url']``
     (a side of registry_copy), ``side`` that side's own options (src_auth/dest_auth).
     The request trace is recorded only at -vvv and above, because it costs memory for
-    every request of a large copy.
+    every request of a large copy. ``client_options`` go to the client (``pool_size``).
     """
     check_requirements(module)
     if params is None:
         params = module.params
-    client = connect(params, target=registry_url, side=side, trace=_verbosity(module) >= 3)
+    client = connect(params, target=registry_url, side=side, trace=_verbosity(module) >= 3, **client_options)
     _MODULE_CLIENTS.setdefault(module, []).append(client)
     return client
 

@@ -65,8 +65,10 @@ from ansible_collections.oci.registry.plugins.module_utils._tracing import safe_
 
 DEFAULT_CONCURRENCY = 4
 # Tag HEADs are tiny: resolving runs this many at once whatever ``concurrency`` (which sizes transfers),
-# so a re-run over many tags is bound by round trips, not by the transfer slots. The transport's
-# connection pool holds 16 per host, so 32 keep both sides busy.
+# so a re-run over many tags is bound by round trips, not by the transfer slots. Each resolving thread
+# has one request in flight at either side, so 32 keep both sides busy; the clients' pools hold that
+# many connections per host (connections_for), else HEADs bunching up at one side open connections
+# that are dropped after one request.
 RESOLVE_CONCURRENCY = 32
 # Referrers of referrers (a signature on an SBOM) are followed this deep.
 MAX_REFERRER_DEPTH = 4
@@ -429,6 +431,11 @@ class CopyPlan:
         return [plan.as_result(plan.target_digest) for plan in self.plans]
 
 
+def connections_for(concurrency=None):
+    """Requests a CopyEngine with ``concurrency`` has in flight at one registry at most: its clients' ``pool_size``."""
+    return max(DEFAULT_CONCURRENCY if concurrency is None else concurrency, RESOLVE_CONCURRENCY)
+
+
 class CopyEngine:
     """Copies images between two registry clients (which may be the same object).
 
@@ -485,7 +492,7 @@ class CopyEngine:
             if immutable is not None and dest_tags is not None:
                 for plan in plans:
                     plan.skipped = plan.dest.tag in dest_tags and bool(immutable.search(plan.dest.tag))
-            with ThreadPoolExecutor(max_workers=max(self.concurrency, RESOLVE_CONCURRENCY),
+            with ThreadPoolExecutor(max_workers=connections_for(self.concurrency),
                                     thread_name_prefix="oci-resolve") as resolver:
                 self._map(lambda plan: self._resolve(plan, dest_tags, immutable), [p for p in plans if not p.skipped],
                           pool=resolver)

@@ -86,15 +86,16 @@ class TraceLog(object):
         self._lock = threading.Lock()
 
     def add(self, method, url, status, duration_ms, bytes_sent=None, bytes_received=None, attempt=0, name=None,
-            error=None):
+            error=None, host=None, path=None):
+        """Count the request and, when enabled, record it (``host``/``path``: ``url``'s, when the caller has them)."""
         with self._lock:
             self.count += 1
             if not self.enabled or len(self.records) >= self.limit:
                 return
             record = {
                 "method": method,
-                "host": safe_host(url),
-                "path": safe_path(url),
+                "host": safe_host(url) if host is None else host,
+                "path": safe_path(url) if path is None else path,
                 "status": status,
                 "duration_ms": round(duration_ms, 1),
                 "bytes_sent": bytes_sent,

@@ -267,9 +267,17 @@ class Transport(object):
 
     # ----------------------------------------------------------------- options
 
-    def verify_option(self):
+    def verify_option(self, url=None):
+        """``verify`` for a request to ``url``: False, a CA path, or True (requests' own bundle).
+
+        A plain-http URL has no certificate to check: it gets True, never a CA path, because requests
+        stats the path on every request (thousands in a sync) for a setting the connection ignores.
+        A redirect to https is a new hop and gets its own answer.
+        """
         if not self.validate_certs:
             return False
+        if url is not None and url[:7].lower() == "http://":
+            return True
         if self.ca_path:
             return self.ca_path
         return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
@@ -384,20 +392,21 @@ class Transport(object):
         payload = body.for_requests()
         status = None
         error = None
-        attributes = {"http.request.method": method, "server.address": safe_host(url),
-                      "url.path": safe_path(url), "oci.registry.attempt": attempt}
-        limiter = limiter_for(safe_host(url), self.max_requests_per_second)
+        host, path = safe_host(url), safe_path(url)
+        attributes = {"http.request.method": method, "server.address": host, "url.path": path,
+                      "oci.registry.attempt": attempt}
+        limiter = limiter_for(host, self.max_requests_per_second)
         if limiter is not None:
             limiter.acquire()
         with span("HTTP %s" % method, attributes) as set_attr:
             try:
                 response = self.session.request(
                     method, url, headers=headers, data=payload, params=params, stream=stream,
-                    allow_redirects=False, verify=self.verify_option(), cert=self.cert,
+                    allow_redirects=False, verify=self.verify_option(url), cert=self.cert,
                     timeout=timeout or self.timeout, proxies=self.proxies_for(url))
                 status = response.status_code
                 set_attr("http.response.status_code", status)
-                observe_limits(safe_host(url), response.headers)
+                observe_limits(host, response.headers)
                 return response
             except Exception as exc:
                 error = type(exc).__name__
@@ -413,7 +422,7 @@ class Transport(object):
                         received = int(length) if length and length.isdigit() else None
                 self.trace.add(method, url, status, (time.monotonic() - started) * 1000.0,
                                bytes_sent=body.size if body.kind != "form" else None, bytes_received=received,
-                               attempt=attempt, name=trace_name, error=error)
+                               attempt=attempt, name=trace_name, error=error, host=host, path=path)
 
 
 _ERRNO_RE = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")

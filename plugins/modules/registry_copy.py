@@ -797,9 +797,9 @@ from ansible_collections.oci.registry.plugins.module_utils._reference import (
 )
 
 try:
-    from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine, sync_options
+    from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine, connections_for, sync_options
 except ImportError:  # requests missing: run_module reports it cleanly
-    CopyEngine = sync_options = None
+    CopyEngine = connections_for = sync_options = None
 try:
     from ansible_collections.oci.registry.plugins.module_utils._batch_copy import (
         BatchCopy,
@@ -929,11 +929,11 @@ def run(module):
     if not isinstance(src, LayoutReference):
         src_params = side_params(params, src, params.get('src_auth'), params['src'])
         src_client = client_from_params(module, params, registry_url=src_params['registry_url'],
-                                        side=params.get('src_auth'))
+                                        side=params.get('src_auth'), pool_size=connections_for(params['concurrency']))
     if not isinstance(dest, LayoutReference):
         dest_params = side_params(params, dest, params.get('dest_auth'), params['dest'])
         dest_client = client_from_params(module, params, registry_url=dest_params['registry_url'],
-                                         side=params.get('dest_auth'))
+                                         side=params.get('dest_auth'), pool_size=connections_for(params['concurrency']))
     if src_client is None:
         src_client = layout_end(src, 'src', dest_client)
     if dest_client is None:
@@ -997,7 +997,10 @@ def run_images(module, params):
         if key not in clients:
             # One client per side, registry and identity for the whole batch: one token cache, one pool,
             # and the requests of each side counted apart (RV(requests)).
-            clients[key] = client_from_params(module, params, registry_url=side['registry_url'], side=side_auth)
+            # Entries run image_concurrency at a time over the same clients.
+            clients[key] = client_from_params(
+                module, params, registry_url=side['registry_url'], side=side_auth,
+                pool_size=connections_for(params['concurrency']) * params['image_concurrency'])
         return clients[key]
 
     items = []

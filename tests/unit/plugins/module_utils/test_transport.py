@@ -172,6 +172,20 @@ def test_ca_path_wins_over_requests_ca_bundle(monkeypatch, tmp_path):
         Transport(ca_path=str(tmp_path / "nope.pem"))
 
 
+@responses.activate
+def test_plain_http_requests_carry_no_ca_path(monkeypatch):
+    # requests stats a CA path on every request; plain http has no certificate to check with it.
+    # A redirect to https is its own hop and gets the bundle again.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/bundle.pem")
+    responses.add(responses.HEAD, "http://reg.example/v2/a/manifests/1", status=307,
+                  headers={"Location": "https://reg.example/v2/a/manifests/1"})
+    responses.add(responses.HEAD, "https://reg.example/v2/a/manifests/1")
+    Transport().request("HEAD", "http://reg.example/v2/a/manifests/1")
+    assert [call.request.req_kwargs["verify"] for call in responses.calls] == [True, "/etc/ssl/certs/bundle.pem"]
+    assert Transport().verify_option("HTTP://reg.example/v2/") is True
+    assert Transport(validate_certs=False).verify_option("http://reg.example/v2/") is False
+
+
 def test_proxies_still_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.example")

@@ -13,7 +13,7 @@ import secrets
 
 import pytest
 
-from ansible_collections.oci.registry.plugins.module_utils import _rate_limit
+from ansible_collections.oci.registry.plugins.module_utils import _client, _rate_limit
 from ansible_collections.oci.registry.plugins.modules import registry_copy
 from ansible_collections.oci.registry.tests.registries import cosign, images
 from ansible_collections.oci.registry.tests.registries.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
@@ -169,6 +169,32 @@ def test_no_op_rerun_costs_heads_and_one_listing_and_no_get_at_dest(registries, 
     assert immutable["skipped_tags"] == ["a", "b", "c"] and immutable["tags"] == []
     assert immutable["requests"] == {"src": 0, "dest": 1}
     assert requests_to(immutable, host(registries, "plain2")) == [("GET", "/v2/%s/tags/list" % dest_repo)]
+
+
+def test_no_op_rerun_of_many_tags_opens_no_connection_it_cannot_keep(registries, sync_repo, monkeypatch, tmp_path,
+                                                                     capsys):
+    # 32 resolving threads over a pool of 16 opened a connection for every HEAD beyond the 16th in flight
+    # at one side and dropped it after that one request (for https a TLS handshake each).
+    layout = images.OCILayout(str(tmp_path))
+    image = images.build_image(layout, layers=(256,), seed=sync_repo)
+    src_repo = sync_repo + "/src"
+    images.push_layout_raw(registries, "plain", str(tmp_path), [image], src_repo, ["t%02d" % n for n in range(40)])
+    options = dict(src=url(registries, "plain", src_repo), dest=url(registries, "plain2", sync_repo + "/dest"),
+                   tag_pattern="^t")
+    assert run(registry_copy, capsys, **options)["changed"] is True
+    pools_seen = []
+    real_close = _client.RegistryClient.close
+
+    def close(client):
+        adapter = client.transport.session.get_adapter(client.registry_url)
+        pools = adapter.poolmanager.pools
+        pools_seen.extend((pools[key].num_connections, pools[key].pool.maxsize) for key in pools.keys())
+        real_close(client)
+
+    monkeypatch.setattr(_client.RegistryClient, "close", close)
+    again = run(registry_copy, capsys, **options)
+    assert again["changed"] is False and again["requests"] == {"src": 41, "dest": 41}
+    assert len(pools_seen) == 2 and all(opened <= kept for opened, kept in pools_seen), pools_seen
 
 
 def test_immutable_tag_is_not_moved_and_a_new_one_is_copied(registries, skopeo, sync_repo, source, capsys):
