@@ -97,6 +97,13 @@ manifests:
   returned: success
   type: int
   sample: 6
+check_mode:
+  description:
+    - Whether the module ran in check mode, also when set on the task or through C(include_role)'s C(apply),
+      which C(ansible_check_mode) does not show; the role follows it.
+  returned: success
+  type: bool
+  sample: false
 delete_untagged_safe:
   description: Whether no stored manifest is an index, a manifest list or a referrer.
   returned: success
@@ -145,7 +152,7 @@ def main():
     except OSError as err:
         module.fail_json(msg="cannot read the registry storage %s: %s; run as the registry's user or root"
                          % (module.params["path"], err.strerror or err))
-    module.exit_json(changed=False, **result)
+    module.exit_json(changed=False, check_mode=module.check_mode, **result)
 
 
 if __name__ == '__main__':

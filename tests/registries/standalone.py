@@ -7,7 +7,7 @@ test of something that restarts a registry (the registry_gc role) runs its own t
 Standalone on purpose: stdlib only and no package imports, so `python3 standalone.py` works as the
 start/stop command of a role, and its code does not change the launcher's harness version.
 
-    python3 standalone.py init DIR    # DIR/config.yml (with comments) + DIR/data; prints JSON
+    python3 standalone.py init DIR    # DIR/config.yml (with comments), DIR/data; prints DIR/registry.json
     python3 standalone.py start DIR   # serve in the background, wait for /v2/; no-op if running
     python3 standalone.py stop DIR    # stop it and wait until it is gone; no-op if stopped
 """
@@ -104,8 +104,11 @@ def init(directory):
     port = _free_port()
     with open(paths["config"], "w", encoding="utf-8") as handle:
         handle.write(CONFIG_TEMPLATE.format(data=paths["data"], port=port))
-    return {"config": paths["config"], "data": paths["data"], "port": port,
+    info = {"config": paths["config"], "data": paths["data"], "port": port,
             "url": "http://127.0.0.1:%d" % port, "host": "127.0.0.1:%d" % port}
+    with open(os.path.join(paths["dir"], "registry.json"), "w", encoding="utf-8") as handle:
+        json.dump(info, handle, sort_keys=True)
+    return info
 
 
 def start(directory):
