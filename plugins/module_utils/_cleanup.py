@@ -11,23 +11,43 @@
 The cleanup role used to pass the bulk read, the plan and the apply's result from task to task;
 Ansible's cost of handing a value on is about that of reading it over HTTP, so at thousands of
 repositories the role spent as long moving data as the registry spent serving it. Here the same
-owners run back to back and only the report leaves the process:
+owners run back to back, repository by repository, and only the report leaves the process:
 
 - the repositories: ``_tag_info.repository_names`` (a list, or the catalog cut by a pattern);
-- the read: ``_inventory.read_repositories`` (compact: what the planner reads);
+- the read: ``_inventory.InventoryReader`` (the manifest graph; compact, what the planner reads);
 - the plan: ``_retention.plan_repositories`` (the safety invariant lives there);
-- the apply: ``_bulk_delete.apply`` (its race guard re-reads each repository just before writing);
+- the apply: ``_bulk_delete.apply_repository`` (the race guard);
 - the report: ``_retention.cleanup_report``.
 
-Pure Python on top of the registry client; no Ansible imports.
+Each repository is read, planned and applied in one go, so its plan is never older than its own
+read. For a small repository (at most ``SMALL_BATCH`` tags) that read, a few requests before the
+first write, is the race guard's read before writing: the apply does not list and HEAD the tags
+again (three requests less per repository, most of a cleanup's repositories). A bigger one, whose
+read takes longer, is read again by the apply just before it writes, as ``registry_delete`` does
+with a plan made elsewhere. Either way the apply reads once more after untagging, before deleting
+manifests.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
-from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import apply
-from ansible_collections.oci.registry.plugins.module_utils._inventory import DEFAULT_CONCURRENCY, read_repositories
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import (
+    SMALL_BATCH,
+    apply_repository,
+    batch_runner,
+    diff_of,
+    error_report,
+)
+from ansible_collections.oci.registry.plugins.module_utils._errors import RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._inventory import (
+    DEFAULT_CONCURRENCY,
+    InventoryReader,
+    Repo,
+    describe,
+)
 from ansible_collections.oci.registry.plugins.module_utils._retention import (
     RetentionError,
     check_options,
@@ -52,28 +72,53 @@ def plan_options(retention):
     return options
 
 
+def _current_tags(repo):
+    """{tag: (digest, media type)} of every tag the read found (a tag gone before its GET is not listed)."""
+    return dict((tag, (digest, repo.results[digest].media_type)) for tag, digest in repo.tag_digest.items())
+
+
 def clean(client, retention, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
     """One cleanup run; an Outcome with ``report`` (the cleanup role's ``cleanup_report``), ``changed`` and
     ``failed_repositories``, and the apply's before/after for ``--diff``.
 
     ``retention``: ``repositories`` (names) or ``repository_pattern``, the planner's options (PLAN_OPTIONS)
-    and ``dry_run`` (read and plan only; the report then shows nothing applied, as does check mode, in
-    which the apply reads the registry again and predicts exactly what it would refuse).
+    and ``dry_run`` (read and plan only; the report then shows nothing applied). Check mode reads and plans
+    as a real run does and predicts the apply (refusals included).
     """
     options = plan_options(retention)
     if retention.get("repositories") is None and retention.get("repository_pattern") is None:
         raise ServiceError("retention needs repositories (names) or repository_pattern (a regular expression)")
     dry_run = bool(retention.get("dry_run"))
     names = repository_names(client, retention.get("repositories"), retention.get("repository_pattern"))
-    plan = plan_repositories(read_repositories(client, names, concurrency=concurrency, compact=True), **options)
-    applied = None
-    before = {}
-    after = {}
-    if not dry_run and plan["apply"]:
-        reports, before, after = apply(client, plan["apply"], check_mode=check_mode, concurrency=concurrency)
-        applied = {"repositories": reports}
-    # Only the report leaves: the plan's apply entries and the apply's per-tag results stay here.
-    report = cleanup_report(plan, applied, mode=options["mode"], dry_run=dry_run, check_mode=check_mode)
+    concurrency = max(1, int(concurrency or 1))
+    reader = InventoryReader(client, concurrency, details=True)
+    planned = [None] * len(names)
+    applied = [None] * len(names)
+    # As in _bulk_delete.apply: one pool for repositories, one shared by the requests of the big ones, so at
+    # most twice ``concurrency`` requests are in flight; a small repository's requests run in its own worker.
+    with ThreadPoolExecutor(max_workers=concurrency) as repository_pool, \
+            ThreadPoolExecutor(max_workers=concurrency) as request_pool:
+        run = batch_runner(request_pool)
+
+        def one(index):
+            repo = Repo(names[index])
+            reader.read([repo], run)
+            plan = plan_repositories([describe(repo, compact=True)], **options)
+            planned[index] = plan["repositories"][0]
+            if dry_run or not plan["apply"]:
+                return
+            current = _current_tags(repo) if len(repo.tags) <= SMALL_BATCH else None
+            try:
+                applied[index] = apply_repository(client, plan["apply"][0], check_mode, run, current)
+            except RegistryError as exc:
+                applied[index] = error_report(names[index], exc)
+
+        list(repository_pool.map(one, range(len(names))))
+    results = [item for item in applied if item is not None]
+    before, after = diff_of(results)
+    # Only the report leaves: the apply entries and the per-tag results of the apply stay here.
+    report = cleanup_report({"repositories": planned}, None if dry_run else {"repositories": [r for r, d in results]},
+                            mode=options["mode"], dry_run=dry_run, check_mode=check_mode)
     changed = any(entry["changed"] for entry in report["repositories"])
     result = dict(changed=changed, report=report, failed_repositories=report["failed_repositories"])
     return Outcome(result, before=before if changed else None, after=after if changed else None)

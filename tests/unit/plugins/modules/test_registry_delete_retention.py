@@ -159,3 +159,29 @@ def test_tag_created_during_the_run_keeps_its_manifest(registries, skopeo, uniqu
     assert skopeo.inspect_digest("plain", unique_repo, "latest") == x.digest
     assert sorted(skopeo.list_tags("plain", unique_repo)) == ["latest", "release-1"]
     assert z.digest in report["deleted"]
+
+
+def test_a_small_repository_read_just_now_is_not_read_again(registries, skopeo, unique_repo, capsys):
+    """Up to SMALL_BATCH tags, the read that planned a repository is the apply's read before writing: one tag
+    listing, no HEAD, the manifest DELETEs. A bigger repository is listed again (and its kept tags HEADed) just
+    before the apply writes there, and listed after the deletes (its doomed tags were not read one by one)."""
+    x = images.push_oci_image(registries, "plain", unique_repo, "latest", seed="retention-x")
+    y = images.push_oci_image(registries, "plain", unique_repo, "old-y", seed="retention-y")
+    z = images.push_oci_image(registries, "plain", unique_repo, "old-z", seed="retention-z")
+    big = unique_repo + "-big"
+    images.push_oci_image(registries, "plain", big, "latest", seed="retention-x")
+    old = images.push_oci_image(registries, "plain", big, "old", seed="retention-y")
+    images.tag_manifest(registries, "plain", big, old, ["old-1", "old-2", "old-3", "old-4"])
+    with FaultProxy(registries["registries"]["plain"]["url"]) as proxy:
+        result = run(registry_delete, capsys, registry_url=proxy.url,
+                     retention=dict(repositories=[unique_repo, big], mode="delete"))
+        small = [(method, path.rsplit("/", 1)[-1]) for method, path, dummy in proxy.requests
+                 if path.startswith("/v2/%s/" % unique_repo) and "/blobs/" not in path]
+        big_lists = proxy.count("GET", r"^/v2/%s/tags/list" % big)
+        big_heads = proxy.count("HEAD", r"^/v2/%s/manifests/latest" % big)
+    assert sorted(small) == sorted([("GET", "list"), ("GET", "latest"), ("GET", "old-y"), ("GET", "old-z"),
+                                    ("DELETE", y.digest), ("DELETE", z.digest)])
+    assert (big_lists, big_heads) == (3, 1)
+    assert result["report"]["deleted_manifests"] == 3 and result["report"]["removed_tags"] == 7
+    assert skopeo.list_tags("plain", unique_repo) == ["latest"] == skopeo.list_tags("plain", big)
+    assert skopeo.inspect_digest("plain", unique_repo, "latest") == x.digest
