@@ -7,6 +7,7 @@ Not part of make bench; a tool for working on the role's speed. The registry set
     profile_cleanup.py floor --real                                # plain requests
     profile_cleanup.py role --real                                 # the role, seconds per task
     profile_cleanup.py inproc --real --cprofile 25                 # the module_utils phases in this process
+    profile_cleanup.py inproc --real --one-run                     # what the role's one module run does
     profile_cleanup.py ab --before /tmp/before --rounds 5      # interleaved A/B of two checkouts, medians
     profile_cleanup.py stop
 
@@ -30,6 +31,7 @@ import time
 
 from ansible_collections.oci.registry.benchmarks.cleanup import bench_cleanup as bench
 from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import apply
+from ansible_collections.oci.registry.plugins.module_utils._cleanup import clean
 from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
 from ansible_collections.oci.registry.plugins.module_utils._inventory import read_repositories
 from ansible_collections.oci.registry.plugins.module_utils._retention import cleanup_report, plan_repositories
@@ -106,6 +108,15 @@ def inproc(options):
             phases.append((name, time.monotonic() - started, time.process_time() - cpu,
                            ", ".join("%s %d" % (method, sent.count(method)) for method in sorted(set(sent)))))
 
+    if options.one_run:
+        outcome = phase("one run", lambda: clean(client, {"repository_pattern": bench.PATTERN, "mode": "delete",
+                                                          "dry_run": not options.real},
+                                                 concurrency=options.concurrency))
+        client.close()
+        for name, wall, cpu, requests in phases:
+            print("%-10s %6.2f s wall %6.2f s CPU  %s" % (name, wall, cpu, requests))
+        print("deleted %d manifests" % outcome.result["report"]["deleted_manifests"])
+        return
     regex = re.compile(bench.PATTERN)
     names = phase("catalog", lambda: [name for name in client.catalog.iter_catalog() if regex.search(name)])
     # What registry_delete's retention reads: the compact graph.
@@ -183,6 +194,8 @@ def main():
     parser.add_argument("--big-images", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--real", action="store_true", help="delete (seed again afterwards)")
+    parser.add_argument("--one-run", action="store_true",
+                        help="inproc: what registry_delete's retention runs (read, plan, apply by repository)")
     parser.add_argument("--before", help="ab: collections path of the checkout to compare with")
     parser.add_argument("--rounds", type=int, default=3, help="ab: rounds")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="print the N costliest functions")

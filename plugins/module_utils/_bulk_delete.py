@@ -168,7 +168,9 @@ def apply_repository(client, entry, check_mode, run, current=None):
     # (the ones that protect manifests) is always read. Check mode reads every tag, to predict a tag
     # that moved.
     planned = dict((tag, expected) for tag, expected in wanted_tags if expected is not None)
-    with_manifest = () if check_mode else [tag for tag, expected in planned.items() if expected in wanted_digests]
+    # Sets for membership: a big repository has a thousand tags and digests to delete.
+    doomed = set(wanted_digests)
+    with_manifest = () if check_mode else [tag for tag, expected in planned.items() if expected in doomed]
     if current is not None:
         state = _State.of_read(client, repository, current)
     else:
@@ -235,7 +237,8 @@ def apply_repository(client, entry, check_mode, run, current=None):
         return before["tags"][tag] if tag in state.unread else state.tags.get(tag, (None,))[0]
 
     allowed, refused = doomed_digests(state)
-    going_with_digest = set(tag for tag in removing if digest_of(tag) in allowed)
+    allowed_now = set(allowed)
+    going_with_digest = set(tag for tag in removing if digest_of(tag) in allowed_now)
     untag = confirm(sorted(removing - going_with_digest), state)
 
     def untag_all(tags):
@@ -250,7 +253,8 @@ def apply_repository(client, entry, check_mode, run, current=None):
         state = _State(client, repository, run, going_with_digest)
         allowed, refused = doomed_digests(state)
         # A tag that was to go with a manifest now refused is removed on its own.
-        stranded = [tag for tag in sorted(going_with_digest) if before["tags"][tag] not in allowed]
+        still_allowed = set(allowed)
+        stranded = [tag for tag in sorted(going_with_digest) if before["tags"][tag] not in still_allowed]
         going_with_digest -= set(stranded)
         stranded = confirm(stranded, state)
         untag_all(tag for tag in stranded if state.tags.get(tag, (None,))[0] == before["tags"][tag])
@@ -309,15 +313,17 @@ def apply_repository(client, entry, check_mode, run, current=None):
         if confirm([tag], state):
             before["tags"].pop(tag, None)
 
+    tags_of = {}
+    for tag in going_with_digest:
+        tags_of.setdefault(digest_of(tag), []).append(tag)
     for digest in allowed:
         if not gone.get(digest):
             report["absent"].append(digest)
             continue
         report["deleted"].append(digest)
         before["manifests"].append(digest)
-        for tag in sorted(going_with_digest):
-            if digest_of(tag) == digest:
-                report["removed_tags"].append({"tag": tag, "digest": digest, "via": "manifest"})
+        for tag in tags_of.get(digest, ()):
+            report["removed_tags"].append({"tag": tag, "digest": digest, "via": "manifest"})
     report["removed_tags"].sort(key=lambda item: item["tag"])
     report["changed"] = bool(report["removed_tags"] or report["deleted"])
     return report, before
@@ -339,10 +345,11 @@ def diff_of(results):
             continue
         name = report["repository"]
         removed = set(item["tag"] for item in report["removed_tags"])
+        deleted = set(report["deleted"])
         diff_before[name] = before
         diff_after[name] = {"tags": dict((tag, digest) for tag, digest in before["tags"].items()
                                          if tag not in removed),
-                            "manifests": [d for d in before["manifests"] if d not in report["deleted"]]}
+                            "manifests": [d for d in before["manifests"] if d not in deleted]}
     return diff_before, diff_after
 
 
