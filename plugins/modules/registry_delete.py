@@ -91,8 +91,8 @@ options:
       - Plan the removals in this run instead of taking them in O(repositories) - read the repositories, plan with
         the rules of P(oci.registry.retention_plan#filter), apply the plan and return RV(report).
       - The options are those of P(oci.registry.cleanup_plan#filter), plus which repositories to read.
-      - Repository by repository, O(concurrency) at a time - read, plan, apply - so no plan is older than its
-        repository's read. A repository of at most 4 tags is not read again before the apply writes there: its
+      - Repository by repository, O(concurrency) at a time (read, plan, apply), so no plan is older than its
+        repository's read. A repository of at most 4 tags is not read again before the apply writes there; its
         read, a few requests old, stands for that read. A bigger one is read again just before, as described
         above. Either way the tags are read once more after untagging, before deleting manifests.
     type: dict
