@@ -70,6 +70,18 @@ class _State(object):
             if descriptor is not None:
                 self.tags[tag] = (descriptor.digest, descriptor.media_type)
 
+    @classmethod
+    def of_read(cls, client, repository, tags):
+        """The state a read just made gives: ``tags`` maps every tag listed to (digest, media type)."""
+        state = cls.__new__(cls)
+        state.client = client
+        state.repository = repository
+        state.tags = dict(tags)
+        state.exists = True
+        state.listed = set(state.tags)
+        state.unread = set()
+        return state
+
     def read(self, tag):
         """HEAD one unread tag now; its (digest, media type) or None when it is gone."""
         self.unread.discard(tag)
@@ -137,7 +149,13 @@ def _item_digests(items):
     return digests, media_types
 
 
-def _apply_repository(client, entry, check_mode, run):
+def apply_repository(client, entry, check_mode, run, current=None):
+    """Apply one entry ``{repository, tags, digests}``; returns (report, diff before).
+
+    ``run(fn, items)`` runs ``fn`` over ``items`` (see ``apply``). ``current``: the repository's tags as a read
+    made just now found them, ``{tag: (digest, media type)}``, every tag listed; that read then stands for the
+    one before writing (the read again after untagging is made all the same).
+    """
     repository = entry["repository"]
     wanted_tags = _item_tags(entry.get("tags"))
     wanted_digests, given_types = _item_digests(entry.get("digests"))
@@ -150,8 +168,13 @@ def _apply_repository(client, entry, check_mode, run):
     # (the ones that protect manifests) is always read. Check mode reads every tag, to predict a tag
     # that moved.
     planned = dict((tag, expected) for tag, expected in wanted_tags if expected is not None)
-    with_manifest = () if check_mode else [tag for tag, expected in planned.items() if expected in wanted_digests]
-    state = _State(client, repository, run, with_manifest)
+    # Sets for membership: a big repository has a thousand tags and digests to delete.
+    doomed = set(wanted_digests)
+    with_manifest = () if check_mode else [tag for tag, expected in planned.items() if expected in doomed]
+    if current is not None:
+        state = _State.of_read(client, repository, current)
+    else:
+        state = _State(client, repository, run, with_manifest)
     if not state.exists:
         report["absent"] = [tag for tag, dummy in wanted_tags] + wanted_digests
         return report, before
@@ -214,7 +237,8 @@ def _apply_repository(client, entry, check_mode, run):
         return before["tags"][tag] if tag in state.unread else state.tags.get(tag, (None,))[0]
 
     allowed, refused = doomed_digests(state)
-    going_with_digest = set(tag for tag in removing if digest_of(tag) in allowed)
+    allowed_now = set(allowed)
+    going_with_digest = set(tag for tag in removing if digest_of(tag) in allowed_now)
     untag = confirm(sorted(removing - going_with_digest), state)
 
     def untag_all(tags):
@@ -225,10 +249,12 @@ def _apply_repository(client, entry, check_mode, run):
     untag_all(untag)
     if untag and allowed and not check_mode:
         # Untagging took time: read again just before the manifest deletes.
-        state = _State(client, repository, run, [tag for tag in going_with_digest if tag in state.unread])
+        # Tags that go with a manifest need no HEAD (see with_manifest): the listing after the deletes tells.
+        state = _State(client, repository, run, going_with_digest)
         allowed, refused = doomed_digests(state)
         # A tag that was to go with a manifest now refused is removed on its own.
-        stranded = [tag for tag in sorted(going_with_digest) if before["tags"][tag] not in allowed]
+        still_allowed = set(allowed)
+        stranded = [tag for tag in sorted(going_with_digest) if before["tags"][tag] not in still_allowed]
         going_with_digest -= set(stranded)
         stranded = confirm(stranded, state)
         untag_all(tag for tag in stranded if state.tags.get(tag, (None,))[0] == before["tags"][tag])
@@ -287,18 +313,44 @@ def _apply_repository(client, entry, check_mode, run):
         if confirm([tag], state):
             before["tags"].pop(tag, None)
 
+    tags_of = {}
+    for tag in going_with_digest:
+        tags_of.setdefault(digest_of(tag), []).append(tag)
     for digest in allowed:
         if not gone.get(digest):
             report["absent"].append(digest)
             continue
         report["deleted"].append(digest)
         before["manifests"].append(digest)
-        for tag in sorted(going_with_digest):
-            if digest_of(tag) == digest:
-                report["removed_tags"].append({"tag": tag, "digest": digest, "via": "manifest"})
+        for tag in tags_of.get(digest, ()):
+            report["removed_tags"].append({"tag": tag, "digest": digest, "via": "manifest"})
     report["removed_tags"].sort(key=lambda item: item["tag"])
     report["changed"] = bool(report["removed_tags"] or report["deleted"])
     return report, before
+
+
+def error_report(repository, exc):
+    """(report, diff before) of a repository whose apply failed with ``exc``."""
+    report = {"repository": repository, "changed": False, "removed_tags": [], "deleted": [], "absent": [],
+              "refused": [], "error": _error_dict(exc)}
+    return report, {"tags": {}, "manifests": []}
+
+
+def diff_of(results):
+    """(diff before, diff after) by repository from ``(report, before)`` pairs."""
+    diff_before = {}
+    diff_after = {}
+    for report, before in results:
+        if not report["changed"]:
+            continue
+        name = report["repository"]
+        removed = set(item["tag"] for item in report["removed_tags"])
+        deleted = set(report["deleted"])
+        diff_before[name] = before
+        diff_after[name] = {"tags": dict((tag, digest) for tag, digest in before["tags"].items()
+                                         if tag not in removed),
+                            "manifests": [d for d in before["manifests"] if d not in deleted]}
+    return diff_before, diff_after
 
 
 def _error_dict(exc):
@@ -312,6 +364,15 @@ def _error_dict(exc):
 
 def _weight(entry):
     return len(entry.get("tags") or []) + len(entry.get("digests") or [])
+
+
+def batch_runner(request_pool):
+    """``run(fn, items)`` for the steps of one repository: a few items in the calling worker, more on the pool."""
+    def run(fn, items):
+        if len(items) <= SMALL_BATCH:
+            return [fn(item) for item in items]
+        return list(request_pool.map(fn, items))
+    return run
 
 
 def apply(client, entries, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
@@ -330,32 +391,16 @@ def apply(client, entries, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
     with ThreadPoolExecutor(max_workers=concurrency) as repository_pool, \
             ThreadPoolExecutor(max_workers=concurrency) as request_pool:
 
-        def run(fn, items):
-            if len(items) <= SMALL_BATCH:
-                return [fn(item) for item in items]
-            return list(request_pool.map(fn, items))
+        run = batch_runner(request_pool)
 
         def one(index):
             entry = entries[index]
             try:
-                results[index] = _apply_repository(client, entry, check_mode, run)
+                results[index] = apply_repository(client, entry, check_mode, run)
             except RegistryError as exc:
-                report = {"repository": entry["repository"], "changed": False, "removed_tags": [], "deleted": [],
-                          "absent": [], "refused": [], "error": _error_dict(exc)}
-                results[index] = (report, {"tags": {}, "manifests": []})
+                results[index] = error_report(entry["repository"], exc)
 
         order = sorted(range(len(entries)), key=lambda index: -_weight(entries[index]))
         list(repository_pool.map(one, order))
-    reports = [report for report, dummy in results]
-    diff_before = {}
-    diff_after = {}
-    for report, before in results:
-        if not report["changed"]:
-            continue
-        name = report["repository"]
-        removed = set(item["tag"] for item in report["removed_tags"])
-        diff_before[name] = before
-        diff_after[name] = {"tags": dict((tag, digest) for tag, digest in before["tags"].items()
-                                         if tag not in removed),
-                            "manifests": [d for d in before["manifests"] if d not in report["deleted"]]}
-    return reports, diff_before, diff_after
+    diff_before, diff_after = diff_of(results)
+    return [report for report, dummy in results], diff_before, diff_after

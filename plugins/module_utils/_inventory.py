@@ -46,7 +46,7 @@ def _referrer_subject(tag):
     return "%s:%s" % (head, hexpart)
 
 
-class _Repo(object):
+class Repo(object):
     """What has been read of one repository so far."""
 
     def __init__(self, name, tags=None):
@@ -70,7 +70,8 @@ class InventoryReader(object):
         self.concurrency = max(1, int(concurrency or 1))
         self.details = details
 
-    def _run(self, pool, jobs):
+    @staticmethod
+    def _run(run, jobs):
         """Run ``(repo, fn, args)`` jobs; a failure marks its repository and skips its later jobs."""
         def call(job):
             repo, fn, args = job
@@ -80,7 +81,7 @@ class InventoryReader(object):
                 fn(repo, *args)
             except _ERRORS as exc:
                 repo.fail(exc)
-        list(pool.map(call, jobs))
+        run(call, jobs)
 
     def _list_tags(self, repo):
         repo.tags = list(self.client.tags.iter_tags(repo.name))
@@ -108,41 +109,50 @@ class InventoryReader(object):
         platform = config_platform(data)
         repo.configs[config.digest] = (data.get("created"), str(platform) if platform is not None else None)
 
-    def read(self, repos):
-        """Fill every ``_Repo``; returns them."""
-        workers = self.concurrency
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            self._run(pool, [(repo, self._list_tags, ()) for repo in repos if repo.tags is None])
-            if not self.details:
-                return repos
-            self._run(pool, [(repo, self._read_tag, (tag,)) for repo in repos if repo.error is None
-                             for tag in repo.tags])
-            for dummy in range(MAX_INDEX_DEPTH):
-                wanted = []
-                for repo in repos:
-                    if repo.error is not None:
-                        continue
-                    missing = set()
-                    for result in list(repo.results.values()):
-                        if result.manifest is not None and result.manifest.is_index:
-                            missing.update(d.digest for d in result.manifest.manifests
-                                           if d.digest and d.digest not in repo.results)
-                    wanted.extend((repo, self._read_digest, (digest,)) for digest in sorted(missing))
-                if not wanted:
-                    break
-                self._run(pool, wanted)
-            jobs = []
+    def read(self, repos, run=None):
+        """Fill every ``Repo``; returns them.
+
+        ``run(fn, items)`` calls ``fn`` on every item and returns when all are done; by default on a pool of
+        ``concurrency`` threads. A caller reading repositories one by one from several threads passes its own,
+        to share one pool.
+        """
+        if run is None:
+            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+                return self._read(repos, lambda fn, items: list(pool.map(fn, items)))
+        return self._read(repos, run)
+
+    def _read(self, repos, run):
+        self._run(run, [(repo, self._list_tags, ()) for repo in repos if repo.tags is None])
+        if not self.details:
+            return repos
+        self._run(run, [(repo, self._read_tag, (tag,)) for repo in repos if repo.error is None
+                        for tag in repo.tags])
+        for dummy in range(MAX_INDEX_DEPTH):
+            wanted = []
             for repo in repos:
                 if repo.error is not None:
                     continue
-                seen = set()
-                for result in repo.results.values():
-                    manifest = result.manifest
-                    config = manifest.config if manifest is not None else None
-                    if config is not None and config.digest and config.digest not in seen:
-                        seen.add(config.digest)
-                        jobs.append((repo, self._read_config, (manifest,)))
-            self._run(pool, jobs)
+                missing = set()
+                for result in list(repo.results.values()):
+                    if result.manifest is not None and result.manifest.is_index:
+                        missing.update(d.digest for d in result.manifest.manifests
+                                       if d.digest and d.digest not in repo.results)
+                wanted.extend((repo, self._read_digest, (digest,)) for digest in sorted(missing))
+            if not wanted:
+                break
+            self._run(run, wanted)
+        jobs = []
+        for repo in repos:
+            if repo.error is not None:
+                continue
+            seen = set()
+            for result in repo.results.values():
+                manifest = result.manifest
+                config = manifest.config if manifest is not None else None
+                if config is not None and config.digest and config.digest not in seen:
+                    seen.add(config.digest)
+                    jobs.append((repo, self._read_config, (manifest,)))
+        self._run(run, jobs)
         return repos
 
 
@@ -286,14 +296,14 @@ def read_repositories(client, names, concurrency=DEFAULT_CONCURRENCY, details=Tr
 
     ``compact``: only what a retention plan reads (see ``describe``).
     """
-    repos = [_Repo(name) for name in names]
+    repos = [Repo(name) for name in names]
     InventoryReader(client, concurrency, details).read(repos)
     return [describe(repo, details, compact) for repo in repos]
 
 
 def read_repository(client, name, tags, concurrency=DEFAULT_CONCURRENCY):
-    """``_Repo`` of one repository whose tags are already listed; raises the first error."""
-    repo = _Repo(name, list(tags))
+    """``Repo`` of one repository whose tags are already listed; raises the first error."""
+    repo = Repo(name, list(tags))
     InventoryReader(client, concurrency, True).read([repo])
     if repo.error is not None:
         raise repo.error

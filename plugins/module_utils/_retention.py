@@ -286,6 +286,12 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
     }
 
 
+def check_options(keep_patterns=DEFAULT_KEEP_PATTERNS, delete_patterns=None, keep_latest=0, older_than_days=None,
+                  mode="untag", now=None):
+    """RetentionError when :func:`plan_cleanup` would refuse these options: check before reading a registry."""
+    _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns)
+
+
 def _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns):
     """Validated planner options; RetentionError on anything unusable."""
     if mode not in MODES:

@@ -73,6 +73,20 @@ def is_docker_hub(registry_url):
     return split_registry_url(registry_url)[1] == DOCKER_HUB_API
 
 
+def repository_names(client, repositories=None, repository_pattern=None):
+    """The repositories a bulk task works on: ``repositories`` (validated, first occurrence kept), else the
+    catalog's names that ``repository_pattern`` matches (the catalog is listed only then)."""
+    if repositories is not None:
+        names = []
+        for name in repositories:
+            validate_repository(name)
+            if name not in names:
+                names.append(name)
+        return names
+    regex = compile_pattern(repository_pattern, 'repository_pattern')
+    return [name for name in client.catalog.iter_catalog() if regex.search(name)]
+
+
 class TagInfoService(object):
     """One registry_tag_info task on ``client``, which talks to ``registry_url``."""
 
@@ -147,17 +161,9 @@ class TagInfoService(object):
 
     def many(self, repositories=None, repository_pattern=None, concurrency=DEFAULT_CONCURRENCY,
              include_details=False, include_digests=False, compact_details=False):
-        if repositories is not None:
-            names = []
-            for name in repositories:
-                validate_repository(name)
-                if name not in names:
-                    names.append(name)
-        elif repository_pattern is not None:
-            regex = compile_pattern(repository_pattern)
-            names = [name for name in self.client.catalog.iter_catalog() if regex.search(name)]
-        else:
+        if repositories is None and repository_pattern is None:
             raise ServiceError('give repository, repositories or repository_pattern')
+        names = repository_names(self.client, repositories, repository_pattern)
         results = read_repositories(self.client, names, concurrency=concurrency,
                                     details=include_details or include_digests, compact=compact_details)
         for entry in results:

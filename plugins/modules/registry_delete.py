@@ -34,6 +34,10 @@ description:
     conditional delete.'
   - One repository failing (for example because the registry refuses deletes) does not stop the others; the
     module then fails after all repositories are done, with every result in RV(repositories).
+  - With O(retention) instead of O(repositories), the module reads the repositories, plans the cleanup with the
+    rules of P(oci.registry.retention_plan#filter) and applies it in the same run (the race guard above
+    included), returning only the report, RV(report). This is the one module run of the
+    P(oci.registry.cleanup#role) role; it saves passing the read and the plan from task to task.
 author:
   - oci.registry contributors (@oci-registry)
 extends_documentation_fragment:
@@ -46,6 +50,7 @@ attributes:
     details:
       - Reads the tags as a real run does and predicts every removal, refusal and C(changed) exactly (only
         RV(repositories[].removed_tags[].via) is predicted as V(tag) where the real run may need a placeholder).
+      - With O(retention), reads and plans as a real run does, then predicts the apply the same way.
   diff_mode:
     details:
       - Per repository, the removed tags with their digests and the deleted manifests, before and after.
@@ -53,9 +58,9 @@ options:
   repositories:
     description:
       - What to remove, per repository. A repository may appear once.
+      - Required unless O(retention) is set; the two exclude each other.
     type: list
     elements: dict
-    required: true
     suboptions:
       repository:
         description: Repository name, for example V(team/app).
@@ -81,6 +86,57 @@ options:
         type: list
         elements: raw
         default: []
+  retention:
+    description:
+      - Plan the removals in this run instead of taking them in O(repositories) - read the repositories, plan with
+        the rules of P(oci.registry.retention_plan#filter), apply the plan and return RV(report).
+      - The options are those of P(oci.registry.cleanup_plan#filter), plus which repositories to read.
+      - Repository by repository, O(concurrency) at a time (read, plan, apply), so no plan is older than its
+        repository's read. A repository of at most 4 tags is not read again before the apply writes there; its
+        read, a few requests old, stands for that read. A bigger one is read again just before, as described
+        above. Either way the tags are read once more after untagging, before deleting manifests.
+    type: dict
+    suboptions:
+      repositories:
+        description:
+          - Repository names to clean up.
+          - Exactly one of O(retention.repositories) and O(retention.repository_pattern).
+        type: list
+        elements: str
+      repository_pattern:
+        description:
+          - Regular expression (searched) over the registry's catalog; every matching repository is cleaned up.
+          - V(.*) for every repository.
+        type: str
+      keep_patterns:
+        description: Tags matching one of these regular expressions are kept.
+        type: list
+        elements: str
+        default: ['^latest$']
+      delete_patterns:
+        description: Only tags matching one of these are candidates for removal; unset means every tag.
+        type: list
+        elements: str
+      keep_latest:
+        description: Keep the tags of the N newest images among the candidates (by configuration C(created) date).
+        type: int
+        default: 0
+      older_than_days:
+        description: Keep candidates younger than this many days (images without a date are kept).
+        type: float
+      mode:
+        description:
+          - V(untag) removes the tags only; V(delete) also deletes the manifests that only removed tags used.
+        type: str
+        choices: [untag, delete]
+        default: untag
+      dry_run:
+        description:
+          - Read and plan only; RV(report) lists what would be removed and nothing is written.
+          - Unlike check mode, the apply does not predict its refusals (it does not read the registry again), and
+            every C(changed) in RV(report) is V(false).
+        type: bool
+        default: false
   concurrency:
     description:
       - Most repositories worked on at once. Inside a repository, tags are removed one after the other, then
@@ -95,6 +151,19 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Delete every image of team/* but the latest and the 5 newest, reading and planning in the same run
+  oci.registry.registry_delete:
+    registry_url: https://registry.example.com
+    retention:
+      repository_pattern: ^team/
+      keep_latest: 5
+      mode: delete
+  register: cleaned
+
+- name: What went, and what a concurrent push saved
+  ansible.builtin.debug:
+    msg: "{{ cleaned.report.deleted_manifests }} manifests deleted, refused: {{ cleaned.report.repositories | map(attribute='refused') | flatten }}"
+
 - name: Remove two tags and delete a manifest in two repositories
   oci.registry.registry_delete:
     registry_url: https://registry.example.com
@@ -114,9 +183,19 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+report:
+  description:
+    - With O(retention), the cleanup report, the shape of the P(oci.registry.cleanup#role) role's C(cleanup_report).
+    - C(mode), C(dry_run), C(check_mode), C(applied) (whether anything was written), C(repositories) (per repository
+      C(repository), C(exists), C(kept) and C(removed) (each C(tag), C(digest), C(reason)), C(deleted) (manifest
+      digests), C(reclaimable_bytes), C(warnings), C(changed), C(refused) (as RV(repositories[].refused)),
+      C(error)), and the totals C(removed_tags), C(deleted_manifests), C(reclaimable_bytes), C(failed_repositories).
+    - Refused tags and manifests are not in C(removed) and C(deleted).
+  returned: when O(retention) is set
+  type: dict
 repositories:
   description: One entry per entry of O(repositories), in that order.
-  returned: always
+  returned: when O(repositories) is set
   type: list
   elements: dict
   contains:
@@ -174,7 +253,9 @@ repositories:
       type: dict
       returned: always
 failed_repositories:
-  description: Names of the repositories whose RV(repositories[].error) is set.
+  description:
+    - Names of the repositories whose RV(repositories[].error) is set (with O(retention), whose
+      C(error) in RV(report) is set, read errors included).
   returned: always
   type: list
   elements: str
@@ -193,6 +274,7 @@ from ansible_collections.oci.registry.plugins.module_utils._ansible_module impor
     run_module,
 )
 from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import DEFAULT_CONCURRENCY, apply
+from ansible_collections.oci.registry.plugins.module_utils._cleanup import clean
 from ansible_collections.oci.registry.plugins.module_utils._options import check_number
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
     validate_digest,
@@ -245,8 +327,24 @@ def entries_from_params(module):
     return entries
 
 
+def run_retention(module):
+    outcome = clean(client_from_params(module), module.params['retention'], check_mode=module.check_mode,
+                    concurrency=module.params['concurrency'])
+    result = outcome.result
+    if module._diff and outcome.diff() is not None:
+        result['diff'] = outcome.diff()
+    failed = result['failed_repositories']
+    if failed:
+        first = next(entry for entry in result['report']['repositories'] if entry['error'])
+        fail(module, '%d of %d repositories failed, first %s: %s' % (
+            len(failed), len(result['report']['repositories']), first['repository'], first['error']['msg']), **result)
+    return result
+
+
 def run(module):
     check_number('concurrency', module.params['concurrency'])
+    if module.params['retention'] is not None:
+        return run_retention(module)
     entries = entries_from_params(module)
     client = client_from_params(module)
     reports, before, after = apply(client, entries, check_mode=module.check_mode,
@@ -266,14 +364,27 @@ def run(module):
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
-        repositories=dict(type='list', elements='dict', required=True, options=dict(
+        repositories=dict(type='list', elements='dict', options=dict(
             repository=dict(type='str', required=True),
             tags=dict(type='list', elements='raw', default=[]),
             digests=dict(type='list', elements='raw', default=[]),
         )),
+        retention=dict(type='dict', options=dict(
+            repositories=dict(type='list', elements='str'),
+            repository_pattern=dict(type='str'),
+            keep_patterns=dict(type='list', elements='str', default=['^latest$']),
+            delete_patterns=dict(type='list', elements='str'),
+            keep_latest=dict(type='int', default=0),
+            older_than_days=dict(type='float'),
+            mode=dict(type='str', choices=['untag', 'delete'], default='untag'),
+            dry_run=dict(type='bool', default=False),
+        ), mutually_exclusive=[('repositories', 'repository_pattern')],
+            required_one_of=[('repositories', 'repository_pattern')]),
         concurrency=dict(type='int', default=DEFAULT_CONCURRENCY),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('repositories', 'retention')],
+                           required_one_of=[('repositories', 'retention')])
     run_module(module, lambda: run(module))
 
 

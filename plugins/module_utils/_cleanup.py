@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Private to oci.registry: no compatibility promise. Other collections and playbooks must not
+# import this file; names, signatures and behaviour change without notice. The internal contract
+# is docs/dev/client-api.md.
+"""Read, plan, apply and report a retention cleanup in one process: registry_delete's ``retention``.
+
+The cleanup role used to pass the bulk read, the plan and the apply's result from task to task;
+Ansible's cost of handing a value on is about that of reading it over HTTP, so at thousands of
+repositories the role spent as long moving data as the registry spent serving it. Here the same
+owners run back to back, repository by repository, and only the report leaves the process:
+
+- the repositories: ``_tag_info.repository_names`` (a list, or the catalog cut by a pattern);
+- the read: ``_inventory.InventoryReader`` (the manifest graph; compact, what the planner reads);
+- the plan: ``_retention.plan_repositories`` (the safety invariant lives there);
+- the apply: ``_bulk_delete.apply_repository`` (the race guard);
+- the report: ``_retention.cleanup_report``.
+
+Each repository is read, planned and applied in one go, so its plan is never older than its own
+read. For a small repository (at most ``SMALL_BATCH`` tags) that read, a few requests before the
+first write, is the race guard's read before writing: the apply does not list and HEAD the tags
+again (three requests less per repository, most of a cleanup's repositories). A bigger one, whose
+read takes longer, is read again by the apply just before it writes, as ``registry_delete`` does
+with a plan made elsewhere. Either way the apply reads once more after untagging, before deleting
+manifests.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import (
+    SMALL_BATCH,
+    apply_repository,
+    batch_runner,
+    diff_of,
+    error_report,
+)
+from ansible_collections.oci.registry.plugins.module_utils._errors import RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._inventory import (
+    DEFAULT_CONCURRENCY,
+    InventoryReader,
+    Repo,
+    describe,
+)
+from ansible_collections.oci.registry.plugins.module_utils._retention import (
+    RetentionError,
+    check_options,
+    cleanup_report,
+    plan_repositories,
+)
+from ansible_collections.oci.registry.plugins.module_utils._service import Outcome, ServiceError
+from ansible_collections.oci.registry.plugins.module_utils._tag_info import repository_names
+
+# The planner's options among registry_delete's ``retention`` suboptions.
+PLAN_OPTIONS = ("keep_patterns", "delete_patterns", "keep_latest", "older_than_days", "mode")
+
+
+def plan_options(retention):
+    """The planner's keyword arguments from ``retention``; ServiceError (one line) when it would refuse them."""
+    options = dict((key, retention.get(key)) for key in PLAN_OPTIONS if retention.get(key) is not None)
+    options.setdefault("mode", "untag")
+    try:
+        check_options(**options)
+    except RetentionError as err:
+        raise ServiceError("retention: %s" % err)
+    return options
+
+
+def _current_tags(repo):
+    """{tag: (digest, media type)} of every tag the read found (a tag gone before its GET is not listed)."""
+    return dict((tag, (digest, repo.results[digest].media_type)) for tag, digest in repo.tag_digest.items())
+
+
+def clean(client, retention, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
+    """One cleanup run; an Outcome with ``report`` (the cleanup role's ``cleanup_report``), ``changed`` and
+    ``failed_repositories``, and the apply's before/after for ``--diff``.
+
+    ``retention``: ``repositories`` (names) or ``repository_pattern``, the planner's options (PLAN_OPTIONS)
+    and ``dry_run`` (read and plan only; the report then shows nothing applied). Check mode reads and plans
+    as a real run does and predicts the apply (refusals included).
+    """
+    options = plan_options(retention)
+    if retention.get("repositories") is None and retention.get("repository_pattern") is None:
+        raise ServiceError("retention needs repositories (names) or repository_pattern (a regular expression)")
+    dry_run = bool(retention.get("dry_run"))
+    names = repository_names(client, retention.get("repositories"), retention.get("repository_pattern"))
+    concurrency = max(1, int(concurrency or 1))
+    reader = InventoryReader(client, concurrency, details=True)
+    planned = [None] * len(names)
+    applied = [None] * len(names)
+    # As in _bulk_delete.apply: one pool for repositories, one shared by the requests of the big ones, so at
+    # most twice ``concurrency`` requests are in flight; a small repository's requests run in its own worker.
+    with ThreadPoolExecutor(max_workers=concurrency) as repository_pool, \
+            ThreadPoolExecutor(max_workers=concurrency) as request_pool:
+        run = batch_runner(request_pool)
+
+        def one(index):
+            repo = Repo(names[index])
+            reader.read([repo], run)
+            plan = plan_repositories([describe(repo, compact=True)], **options)
+            planned[index] = plan["repositories"][0]
+            if dry_run or not plan["apply"]:
+                return
+            current = _current_tags(repo) if len(repo.tags) <= SMALL_BATCH else None
+            try:
+                applied[index] = apply_repository(client, plan["apply"][0], check_mode, run, current)
+            except RegistryError as exc:
+                applied[index] = error_report(names[index], exc)
+
+        list(repository_pool.map(one, range(len(names))))
+    results = [item for item in applied if item is not None]
+    before, after = diff_of(results)
+    # Only the report leaves: the apply entries and the per-tag results of the apply stay here.
+    report = cleanup_report({"repositories": planned}, None if dry_run else {"repositories": [r for r, d in results]},
+                            mode=options["mode"], dry_run=dry_run, check_mode=check_mode)
+    changed = any(entry["changed"] for entry in report["repositories"])
+    result = dict(changed=changed, report=report, failed_repositories=report["failed_repositories"])
+    return Outcome(result, before=before if changed else None, after=after if changed else None)
