@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
-from ansible_collections.oci.registry.plugins.filter.cleanup_plan import cleanup_plan
-from ansible_collections.oci.registry.plugins.filter.cleanup_report import cleanup_report
+# The cleanup_plan and cleanup_report filters' logic (module tests may not import controller code).
+from ansible_collections.oci.registry.plugins.module_utils._retention import cleanup_report
+from ansible_collections.oci.registry.plugins.module_utils._retention import plan_repositories as cleanup_plan
 from ansible_collections.oci.registry.plugins.module_utils._cleanup import clean
 from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
 from ansible_collections.oci.registry.plugins.modules import registry_delete, registry_tag_info
