@@ -173,14 +173,3 @@ def test_a_failing_command_gives_one_line():
 def test_scan_refuses_a_missing_root(tmp_path):
     with pytest.raises(gc.RegistryGcError, match="is not a directory"):
         gc.scan_storage(str(tmp_path / "missing"))
-
-
-def test_filters_turn_errors_into_one_line_filter_errors():
-    from ansible.errors import AnsibleFilterError
-    from ansible_collections.oci.registry.plugins.filter.registry_gc_config import registry_gc_config
-    from ansible_collections.oci.registry.plugins.filter.registry_gc_readonly_config import registry_gc_readonly_config
-
-    with pytest.raises(AnsibleFilterError, match=r"^registry_gc_config: registry_gc supports the filesystem"):
-        registry_gc_config("storage: {inmemory: {}}\n")
-    with pytest.raises(AnsibleFilterError, match=r"^registry_gc_readonly_config: the registry configuration is not"):
-        registry_gc_readonly_config("- a\n")
