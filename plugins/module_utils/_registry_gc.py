@@ -26,6 +26,13 @@ import json
 import os
 import re
 
+# The registry host may lack PyYAML (registry_storage_info runs there and needs none of it);
+# the YAML parts run on the controller, where ansible-core brings it.
+try:
+    import yaml as _YAML
+except ImportError:
+    _YAML = None
+
 # distribution#3178: with --delete-untagged, garbage-collect deletes the (untagged) children of a
 # tagged manifest list / image index, which breaks the index. Referrers (a manifest with a subject,
 # such as a signature pushed through the referrers API) are untagged by design and would go too.
@@ -55,11 +62,9 @@ class RegistryGcError(Exception):
 # --- config.yml (controller side) ----------------------------------------------------------------
 
 def _yaml():
-    try:
-        import yaml  # pylint: disable=import-outside-toplevel
-    except ImportError:  # pragma: no cover - ansible-core depends on PyYAML
+    if _YAML is None:  # pragma: no cover - ansible-core depends on PyYAML
         raise RegistryGcError("PyYAML is required on the controller to read the registry configuration")
-    return yaml
+    return _YAML
 
 
 def load_config(text):
