@@ -105,12 +105,12 @@ def _signature_lookup(client, repo, keys, run):
             if keys:
                 verified = [entry for entry in status["signatures"] if entry["verified"]]
                 if verified:
-                    found[digest] = "signature %s verified by key %s" % (verified[0]["digest"],
-                                                                          verified[0]["key_fingerprint"])
+                    first = verified[0]
+                    found[digest] = "signature %s verified by key %s" % (first["digest"], first["key_fingerprint"])
             elif status["signatures"]:
-                entry = status["signatures"][0]
-                found[digest] = "signed (%s scheme, %s; not verified: no verify_keys)" % (entry["scheme"],
-                                                                                        entry["digest"])
+                first = status["signatures"][0]
+                found[digest] = "signed (%s scheme, %s; not verified: no verify_keys)" % (
+                    first["scheme"], first["digest"])
         run(one, digests)
         return found
     return lookup

@@ -150,7 +150,7 @@ options:
       verify_keys:
         description:
           - With O(retention.keep_signed), only signatures one of these public keys verifies keep an image.
-          - PEM public keys (C(BEGIN PUBLIC KEY)): ECDSA P-256/P-384/P-521, RSA or Ed25519, as text or as paths
+          - PEM public keys (C(BEGIN PUBLIC KEY)) - ECDSA P-256/P-384/P-521, RSA or Ed25519 - as text or as paths
             of files on the managed node, as for P(oci.registry.registry_signature_info#module). Needs the
             Python package C(cryptography) on the node.
         type: list
