@@ -16,7 +16,11 @@ from collections import namedtuple
 from ansible_collections.oci.registry.plugins.module_utils._endpoint import ANY_STATUS, ApiGroup, pull_scopes
 from ansible_collections.oci.registry.plugins.module_utils._errors import NotFoundError
 from ansible_collections.oci.registry.plugins.module_utils._media import OCI_INDEX, Descriptor
-from ansible_collections.oci.registry.plugins.module_utils._reference import validate_digest, validate_repository
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
+    fallback_tag,
+    validate_digest,
+    validate_repository,
+)
 
 ReferrersResult = namedtuple("ReferrersResult", ["descriptors", "via"])
 
@@ -28,8 +32,12 @@ class ReferrersApi(ApiGroup):
         super(ReferrersApi, self).__init__(endpoint)
         self._manifests = manifests
 
-    def list_referrers(self, repository, digest, artifact_type=None):
-        """Manifests whose subject is ``digest``: referrers API, else the ``sha256-<hex>`` tag."""
+    def list_referrers(self, repository, digest, artifact_type=None, known_tags=None):
+        """Manifests whose subject is ``digest``: referrers API, else the ``sha256-<hex>`` tag.
+
+        ``known_tags``: the repository's whole tag list, when the caller has just read it; the fallback
+        tag is then read only when it is listed (one request less per digest on registries without the API).
+        """
         validate_repository(repository)
         validate_digest(digest)
         params = {"artifactType": artifact_type} if artifact_type else None
@@ -56,11 +64,12 @@ class ReferrersApi(ApiGroup):
                 raise self.endpoint.error(response, repository=repository, reference=digest,
                                           action="list referrers")
             response.close()
-        return self._from_tag(repository, digest, artifact_type)
+        return self._from_tag(repository, digest, artifact_type, known_tags)
 
-    def _from_tag(self, repository, digest, artifact_type):
-        algorithm, hexpart = digest.split(":", 1)
-        tag = ("%s-%s" % (algorithm, hexpart))[:128]
+    def _from_tag(self, repository, digest, artifact_type, known_tags):
+        tag = fallback_tag(digest)
+        if known_tags is not None and tag not in known_tags:
+            return ReferrersResult([], "none")
         try:
             result = self._manifests.get_manifest(repository, tag)
         except NotFoundError:

@@ -55,10 +55,16 @@ from ansible_collections.oci.registry.plugins.module_utils._retention import (
     plan_repositories,
 )
 from ansible_collections.oci.registry.plugins.module_utils._service import Outcome, ServiceError
+from ansible_collections.oci.registry.plugins.module_utils._signature import (
+    load_public_keys,
+    read_signatures,
+    require_cryptography,
+)
 from ansible_collections.oci.registry.plugins.module_utils._tag_info import repository_names
 
 # The planner's options among registry_delete's ``retention`` suboptions.
-PLAN_OPTIONS = ("keep_patterns", "delete_patterns", "keep_latest", "older_than_days", "mode")
+PLAN_OPTIONS = ("keep_patterns", "delete_patterns", "keep_latest", "older_than_days", "mode", "keep_signed",
+                "delete_orphans")
 
 
 def plan_options(retention):
@@ -69,7 +75,58 @@ def plan_options(retention):
         check_options(**options)
     except RetentionError as err:
         raise ServiceError("retention: %s" % err)
+    if retention.get("verify_keys") and not options.get("keep_signed"):
+        raise ServiceError("retention: verify_keys is only used with keep_signed: true (keep the images whose "
+                           "signature one of these keys verifies); set keep_signed or drop verify_keys")
     return options
+
+
+def verify_keys(retention):
+    """The public keys of ``retention.verify_keys`` (an empty tuple when unset): read before any registry request."""
+    if not retention.get("verify_keys"):
+        return ()
+    require_cryptography()
+    return tuple(load_public_keys(retention["verify_keys"]))
+
+
+def _signature_lookup(client, repo, keys, run):
+    """``signatures`` for the planner: which of the digests it asks about are signed (verified by ``keys``, if any).
+
+    Asked only about the images the rules would remove. The repository's tags were just listed, so cosign's
+    tags and the referrers fallback tag are read only where they exist; the referrers API is asked every time.
+    """
+    known_tags = frozenset(repo.tags or ())
+
+    def lookup(digests):
+        found = {}
+
+        def one(digest):
+            status = read_signatures(client, repo.name, digest, keys, known_tags=known_tags)
+            if keys:
+                verified = [entry for entry in status["signatures"] if entry["verified"]]
+                if verified:
+                    first = verified[0]
+                    found[digest] = "signature %s verified by key %s" % (first["digest"], first["key_fingerprint"])
+            elif status["signatures"]:
+                first = status["signatures"][0]
+                found[digest] = "signed (%s scheme, %s; not verified: no verify_keys)" % (
+                    first["scheme"], first["digest"])
+        run(one, digests)
+        return found
+    return lookup
+
+
+def _presence_lookup(client, repo, run):
+    """``subjects_present`` for the planner: which digests still exist (a HEAD each)."""
+    def lookup(digests):
+        present = set()
+
+        def one(digest):
+            if client.manifests.head_manifest(repo.name, digest) is not None:
+                present.add(digest)
+        run(one, digests)
+        return present
+    return lookup
 
 
 def _current_tags(repo):
@@ -86,6 +143,7 @@ def clean(client, retention, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
     as a real run does and predicts the apply (refusals included).
     """
     options = plan_options(retention)
+    keys = verify_keys(retention)
     if retention.get("repositories") is None and retention.get("repository_pattern") is None:
         raise ServiceError("retention needs repositories (names) or repository_pattern (a regular expression)")
     dry_run = bool(retention.get("dry_run"))
@@ -103,7 +161,18 @@ def clean(client, retention, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
         def one(index):
             repo = Repo(names[index])
             reader.read([repo], run)
-            plan = plan_repositories([describe(repo, compact=True)], **options)
+            lookups = {}
+            if repo.error is None:
+                if options.get("keep_signed"):
+                    lookups["signatures"] = _signature_lookup(client, repo, keys, run)
+                if options.get("delete_orphans"):
+                    lookups["subjects_present"] = _presence_lookup(client, repo, run)
+            try:
+                plan = plan_repositories([describe(repo, compact=True)], **dict(options, **lookups))
+            except RegistryError as exc:
+                # Signatures or subjects that could not be read: nothing is removed in this repository.
+                repo.fail(exc)
+                plan = plan_repositories([describe(repo, compact=True)], **options)
             planned[index] = plan["repositories"][0]
             if dry_run or not plan["apply"]:
                 return

@@ -54,13 +54,15 @@ from ansible_collections.oci.registry.plugins.module_utils._media import (
 from ansible_collections.oci.registry.plugins.module_utils._options import check_number
 from ansible_collections.oci.registry.plugins.module_utils._rate_limit import check_pulls
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
+    COSIGN_TAG_SUFFIXES,
     TAG_RE,
     ImageReference,
+    fallback_tag,
     parse_platform,
     parse_reference,
+    referrer_subject,
 )
 from ansible_collections.oci.registry.plugins.module_utils._resolve import PlatformError, check_image_platform
-from ansible_collections.oci.registry.plugins.module_utils._retention import COSIGN_TAG_SUFFIXES, referrer_subject
 from ansible_collections.oci.registry.plugins.module_utils._tracing import safe_host
 
 DEFAULT_CONCURRENCY = 4
@@ -84,11 +86,6 @@ class CopyError(RegistryError):
     def __init__(self, message, **kwargs):
         kwargs.setdefault("action", "copy")
         super().__init__(message, **kwargs)
-
-
-def fallback_tag(digest):
-    """The referrers tag schema name: ``sha256:abc`` -> ``sha256-abc``."""
-    return digest.replace(":", "-", 1)
 
 
 # The placeholders of backup_tag and what each may render to (the pattern keeps backups out of prune).

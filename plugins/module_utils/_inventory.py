@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.oci.registry.plugins.module_utils._errors import NotFoundError, RegistryError
 from ansible_collections.oci.registry.plugins.module_utils._media import config_platform, index_platforms
+from ansible_collections.oci.registry.plugins.module_utils._reference import referrer_subject
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
@@ -33,17 +34,6 @@ MAX_DETAIL_CONFIG_SIZE = 4 * 1024 * 1024
 MAX_INDEX_DEPTH = 4
 
 _ERRORS = (RegistryError,)
-
-
-def _referrer_subject(tag):
-    # cosign and the OCI referrers tag schema: sha256-<hex>[.suffix] describes sha256:<hex>.
-    head, sep, rest = tag.partition("-")
-    if not sep or head not in ("sha256", "sha512"):
-        return None
-    hexpart = rest.split(".", 1)[0]
-    if len(hexpart) < 64 or any(c not in "0123456789abcdef" for c in hexpart):
-        return None
-    return "%s:%s" % (head, hexpart)
 
 
 class Repo(object):
@@ -255,7 +245,7 @@ def describe(repo, details=True, compact=False):
     result["manifests"] = manifests
     referrers = {}
     for tag in result["tags"]:
-        subject = _referrer_subject(tag)
+        subject = referrer_subject(tag)
         if subject is not None and subject in manifests and tag in repo.tag_digest:
             referrers.setdefault(subject, []).append({"tag": tag, "digest": repo.tag_digest[tag]})
     for digest, entry in manifests.items():

@@ -808,8 +808,11 @@ class _Tags(_Group):
 
 
 class _Referrers(_Group):
-    def list_referrers(self, repository, digest, artifact_type=None):
-        """Index entries whose manifest's subject is ``digest`` (how the image-spec stores referrers)."""
+    def list_referrers(self, repository, digest, artifact_type=None, known_tags=None):
+        """Index entries whose manifest's subject is ``digest`` (how the image-spec stores referrers).
+
+        ``known_tags`` is the registry client's hint; a layout has no fallback tag to skip.
+        """
         with self.client.guard("list referrers"):
             found = []
             for entry in self.client.index_entries():

@@ -41,6 +41,25 @@ _HOST_RE = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-
 MAX_REPOSITORY_LENGTH = 255
 
 
+# The OCI referrers tag schema (``sha256-<hex>``, an index of an image's referrers on registries without
+# the referrers API) and cosign's tag scheme (``sha256-<hex>.sig/.att/.sbom``): such a tag belongs to the
+# image it describes, so copies, prunes and cleanups treat it with its subject, never as an image.
+REFERRER_TAG_RE = re.compile(r"^(sha256|sha512)-([0-9a-f]{64,128})(?:\.[A-Za-z0-9_.-]+)?$")
+# What cosign writes on registries without the referrers API: signature, attestation, SBOM.
+COSIGN_TAG_SUFFIXES = (".sig", ".att", ".sbom")
+
+
+def fallback_tag(digest):
+    """The referrers tag schema name: ``sha256:abc`` -> ``sha256-abc`` (at most 128 characters, as tags are)."""
+    return digest.replace(":", "-", 1)[:128]
+
+
+def referrer_subject(tag):
+    """``sha256:<hex>`` for a referrer or cosign tag (REFERRER_TAG_RE), else None."""
+    match = REFERRER_TAG_RE.match(tag or "")
+    return "%s:%s" % (match.group(1), match.group(2)) if match else None
+
+
 def validate_repository(name):
     """Return ``name`` or raise InvalidReferenceError naming the broken rule."""
     if not isinstance(name, str) or not name:

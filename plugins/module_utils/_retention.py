@@ -32,6 +32,7 @@ import re
 import time
 
 from ansible_collections.oci.registry.plugins.module_utils._media import INDEX_TYPES
+from ansible_collections.oci.registry.plugins.module_utils._reference import REFERRER_TAG_RE
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
@@ -39,22 +40,10 @@ __metaclass__ = type  # pylint: disable=invalid-name
 MODES = ("untag", "delete")
 DEFAULT_KEEP_PATTERNS = ("^latest$",)
 
-# cosign (`sha256-<hex>.sig/.att/.sbom`) and the OCI referrers tag schema (`sha256-<hex>`):
-# such a tag belongs to the image it describes and follows that image's fate.
-REFERRER_TAG_RE = re.compile(r"^(sha256|sha512)-([0-9a-f]{64,128})(?:\.[A-Za-z0-9_.-]+)?$")
-# What cosign writes on registries without the referrers API: signature, attestation, SBOM.
-COSIGN_TAG_SUFFIXES = (".sig", ".att", ".sbom")
-
 _RFC3339_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
     r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$"
 )
-
-
-def referrer_subject(tag):
-    """``sha256:<hex>`` for a referrer tag (REFERRER_TAG_RE), else None."""
-    match = REFERRER_TAG_RE.match(tag or "")
-    return "%s:%s" % (match.group(1), match.group(2)) if match else None
 
 
 class RetentionError(ValueError):
@@ -231,20 +220,31 @@ class _Graph:
 
 
 def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, delete_patterns=None,
-                 keep_latest=0, older_than_days=None, mode="untag", now=None, repository=None):
+                 keep_latest=0, older_than_days=None, mode="untag", now=None, repository=None,
+                 keep_signed=False, signatures=None, delete_orphans=False, subjects_present=None):
     """Decide which tags to keep and what to remove in one repository.
 
     Rules, first match wins for each tag:
 
     1. matches a ``keep_patterns`` regex -> kept;
-    2. a referrer tag (``sha256-<hex>[.suffix]``) whose subject is in the repository follows the
-       subject: kept if the subject stays referenced, removed otherwise;
+    2. a referrer tag (``sha256-<hex>[.suffix]``: the OCI fallback index, cosign's ``.sig``, ``.att``,
+       ``.sbom``) follows its subject: kept if the subject stays referenced, removed otherwise. A
+       referrer tag whose subject no tag here reaches is kept, unless ``delete_orphans`` is set and
+       the subject no longer exists (``subjects_present`` says which do): then it is removed;
     3. matches no ``delete_patterns`` regex (default: every tag matches) -> kept;
-    4. its image is among the ``keep_latest`` newest distinct digests of the tags left after 1-3,
+    4. ``keep_signed`` and the image, or a manifest its index lists, is signed -> kept;
+    5. its image is among the ``keep_latest`` newest distinct digests of the tags left after 1-4,
        newest by config ``created``; images without a usable date rank as the oldest, ties go to
        the higher tag name -> kept;
-    5. ``older_than_days`` set and the image is younger, or its date is unknown -> kept;
-    6. otherwise removed.
+    6. ``older_than_days`` set and the image is younger, or its date is unknown -> kept;
+    7. otherwise removed.
+
+    ``signatures`` (with ``keep_signed``): a mapping ``digest -> why it counts as signed``, or a
+    function taking a list of digests and returning that mapping for those that are signed. It is
+    asked only about the digests rules 5-7 would otherwise remove, so a caller that has to read
+    or verify signatures does so for those images only. Unset: the digests that have a cosign
+    ``.sig`` tag here. ``subjects_present`` (with ``delete_orphans``): the digests that exist, or a
+    function taking a list of digests and returning those of them that exist.
 
     ``mode=untag`` removes the tags only. ``mode=delete`` also deletes every manifest the removed
     tags reach (index children included) that no kept tag reaches; tags that share a digest with
@@ -258,12 +258,20 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
     counted once - what a garbage collection that also removes untagged manifests reclaims in
     this repository), ``warnings``.
     """
-    options = _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns)
+    options = _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns,
+                       keep_signed, delete_orphans)
+    if options["delete_orphans"] and subjects_present is None:
+        raise RetentionError("delete_orphans needs to know which subjects still exist: use the cleanup role or "
+                             "registry_delete's retention, which ask the registry")
     tag_info = _normalise_tags(tags)
     graph = _Graph(manifests, tag_info)
     all_digests = set(info["digest"] for info in tag_info.values())
 
-    decision, pending, matched, referrers = _classify(tag_info, graph.closure(all_digests), options)
+    decision, pending, matched, referrers, orphans = _classify(tag_info, graph.closure(all_digests), options)
+    _orphans(orphans, decision, options["delete_orphans"], subjects_present)
+    if options["keep_signed"]:
+        pending = _keep_signed(tag_info, pending, matched, decision, options, graph,
+                               _cosign_signed(tag_info) if signatures is None else signatures)
     pending = _keep_latest(tag_info, pending, decision, options["keep_latest"])
     _by_age(tag_info, pending, matched, decision, options)
     protected = _follow_referrers(tag_info, referrers, decision, graph)
@@ -287,13 +295,17 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
 
 
 def check_options(keep_patterns=DEFAULT_KEEP_PATTERNS, delete_patterns=None, keep_latest=0, older_than_days=None,
-                  mode="untag", now=None):
+                  mode="untag", now=None, keep_signed=False, delete_orphans=False):
     """RetentionError when :func:`plan_cleanup` would refuse these options: check before reading a registry."""
-    _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns)
+    _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns, keep_signed, delete_orphans)
 
 
-def _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns):
+def _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patterns, keep_signed=False,
+             delete_orphans=False):
     """Validated planner options; RetentionError on anything unusable."""
+    for name, value in (("keep_signed", keep_signed), ("delete_orphans", delete_orphans)):
+        if not isinstance(value, bool):
+            raise RetentionError("%s must be true or false, got %r" % (name, value))
     if mode not in MODES:
         raise RetentionError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
     if keep_latest is None:
@@ -313,6 +325,8 @@ def _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patt
     if now_ts is None:
         raise RetentionError("now is not a usable date: %r" % (now,))
     return {
+        "keep_signed": keep_signed,
+        "delete_orphans": delete_orphans,
         "keep_latest": keep_latest,
         "older_than_days": older_than_days,
         "now": now_ts,
@@ -323,11 +337,12 @@ def _options(mode, keep_latest, older_than_days, now, keep_patterns, delete_patt
 
 
 def _classify(tag_info, known_digests, options):
-    """Rules 1-3: keep patterns, referrer tags (set aside), delete patterns; the rest is pending."""
+    """Rules 1-3: keep patterns, referrer tags and orphans (set aside), delete patterns; the rest is pending."""
     decision = {}  # tag -> (kept: bool, reason)
     pending = []
     matched = {}  # candidate tag -> the delete pattern it matched
     referrers = {}
+    orphans = {}  # referrer tag -> its subject, which no tag here reaches
     for tag in sorted(tag_info):
         pattern = _first_match(options["keep"], tag)
         if pattern is not None:
@@ -335,17 +350,76 @@ def _classify(tag_info, known_digests, options):
             continue
         match = REFERRER_TAG_RE.match(tag)
         if match:
+            # A signature or an SBOM is never ranked or aged as an image: it follows its subject.
             subject = "%s:%s" % (match.group(1), match.group(2))
-            if subject in known_digests:
-                referrers[tag] = subject
-                continue
+            (referrers if subject in known_digests else orphans)[tag] = subject
+            continue
         pattern = _first_match(options["delete"], tag)
         if pattern is None:
             decision[tag] = (True, "not matched by delete_patterns")
             continue
         matched[tag] = pattern
         pending.append(tag)
-    return decision, pending, matched, referrers
+    return decision, pending, matched, referrers, orphans
+
+
+def _lookup(source, digests):
+    """What a ``signatures``/``subjects_present`` argument (a collection, or a function asked about ``digests``) says."""
+    return source(sorted(digests)) if callable(source) else source
+
+
+def _orphans(orphans, decision, delete_orphans, subjects_present):
+    """Rule 2 for referrer tags whose subject no tag reaches: removed only when asked and the subject is gone."""
+    if not orphans:
+        return
+    if not delete_orphans:
+        for tag, subject in orphans.items():
+            decision[tag] = (True, "referrer of %s, which no tag here uses (delete_orphans removes it once that "
+                                   "manifest is gone)" % subject)
+        return
+    present = set(_lookup(subjects_present, set(orphans.values())))
+    for tag, subject in orphans.items():
+        if subject in present:
+            decision[tag] = (True, "referrer of untagged %s, which still exists" % subject)
+        else:
+            decision[tag] = (False, "delete_orphans: its subject %s no longer exists" % subject)
+
+
+def _cosign_signed(tag_info):
+    """The default ``signatures``: every digest that has a cosign signature tag in the repository."""
+    signed = {}
+    for tag in tag_info:
+        match = REFERRER_TAG_RE.match(tag)
+        if match and tag.endswith(".sig"):
+            signed["%s:%s" % (match.group(1), match.group(2))] = "cosign signature tag %s" % tag
+    return signed
+
+
+def _keep_signed(tag_info, pending, matched, decision, options, graph, signatures):
+    """Rule 4: a pending tag whose image (or a manifest its index lists) is signed is kept; returns the rest.
+
+    Only the images rules 5-7 would remove are looked up: keeping a signed image can only keep more
+    of the others (fewer candidates left to rank), never remove one those rules would have kept.
+    """
+    trial = dict(decision)
+    rest = _keep_latest(tag_info, pending, trial, options["keep_latest"])
+    _by_age(tag_info, rest, matched, trial, options)
+    at_risk = {}
+    for tag in pending:
+        if not trial[tag][0]:
+            at_risk[tag] = graph.closure([tag_info[tag]["digest"]])
+    if not at_risk:
+        return pending
+    signed = _lookup(signatures, set().union(*at_risk.values()))
+    for tag, reach in at_risk.items():
+        digest = tag_info[tag]["digest"]
+        if digest in signed:
+            decision[tag] = (True, "keep_signed: %s" % signed[digest])
+            continue
+        child = next((d for d in sorted(reach) if d in signed), None)
+        if child is not None:
+            decision[tag] = (True, "keep_signed: %s lists %s, %s" % (digest, child, signed[child]))
+    return [tag for tag in pending if tag not in decision]
 
 
 def _keep_latest(tag_info, pending, decision, keep_latest):
@@ -399,8 +473,15 @@ def _follow_referrers(tag_info, referrers, decision, graph):
         for tag in moved:
             decision[tag] = (True, "referrer of kept %s" % unresolved.pop(tag))
             protected |= graph.closure([tag_info[tag]["digest"]])
+    # A kept index we could not look into may list the subject: then its signatures must stay too.
+    opaque = graph.opaque_indexes(protected)
     for tag, subject in unresolved.items():
-        decision[tag] = (False, "referrer of removed %s" % subject)
+        if opaque:
+            decision[tag] = (True, "referrer of %s, which kept index(es) %s could not be inspected to rule out"
+                             % (subject, ", ".join(opaque)))
+            protected |= graph.closure([tag_info[tag]["digest"]])
+        else:
+            decision[tag] = (False, "referrer of removed %s" % subject)
     return protected
 
 

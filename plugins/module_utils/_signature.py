@@ -57,11 +57,7 @@ except ImportError:
 else:
     HAS_NACL = True
 
-from ansible_collections.oci.registry.plugins.module_utils._copy import (
-    cosign_tag_manifest,
-    fallback_tag,
-    merge_fallback_index,
-)
+from ansible_collections.oci.registry.plugins.module_utils._copy import cosign_tag_manifest, merge_fallback_index
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     InvalidOptionError,
     NotFoundError,
@@ -74,6 +70,7 @@ from ansible_collections.oci.registry.plugins.module_utils._media import (
     OCI_MANIFEST,
     sha256_digest,
 )
+from ansible_collections.oci.registry.plugins.module_utils._reference import fallback_tag
 
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -449,25 +446,33 @@ def _referrer_kind(descriptor, manifest):
     return None
 
 
-def read_signatures(client, repository, digest, keys=(), identity=None):
+def read_signatures(client, repository, digest, keys=(), identity=None, known_tags=None):
     """Everything cosign attaches to ``digest`` in ``repository``, verified against ``keys``.
 
+    ``known_tags``: the repository's whole tag list when the caller has just read it; cosign's tags and
+    the referrers fallback tag are then read only when listed (a cleanup asks about many images).
     Returns dict(digest, signatures, verified, attestations (sorted predicate types),
     attestation_details, sboms, referrers_via). Reports; raises only registry errors that stop reading.
     """
+    def cosign_tag(suffix):
+        tag = signature_tag(digest, suffix)
+        if known_tags is not None and tag not in known_tags:
+            return None
+        return _get_manifest(client, repository, tag)
+
     signatures, attestations, sboms = [], [], []
-    sig = _get_manifest(client, repository, signature_tag(digest, "sig"))
+    sig = cosign_tag("sig")
     if sig is not None:
         signatures.extend(_signature_layers(client, repository, sig, "tag", keys, digest, identity))
-    att = _get_manifest(client, repository, signature_tag(digest, "att"))
+    att = cosign_tag("att")
     if att is not None:
         attestations.extend(dict(scheme="tag", digest=att.digest, predicate_type=predicate)
                             for predicate in _predicate_types(client, repository, att))
-    sbom = _get_manifest(client, repository, signature_tag(digest, "sbom"))
+    sbom = cosign_tag("sbom")
     if sbom is not None:
         sboms.extend(dict(scheme="tag", digest=sbom.digest, media_type=layer.media_type)
                      for layer in sbom.manifest.layers)
-    listing = client.referrers.list_referrers(repository, digest)
+    listing = client.referrers.list_referrers(repository, digest, known_tags=known_tags)
     for descriptor in listing.descriptors:
         referrer = _get_manifest(client, repository, descriptor.digest)
         if referrer is None:

@@ -54,6 +54,8 @@ attributes:
   diff_mode:
     details:
       - Per repository, the removed tags with their digests and the deleted manifests, before and after.
+requirements:
+  - cryptography, only for O(retention.verify_keys) (on the node that runs the module)
 options:
   repositories:
     description:
@@ -90,7 +92,8 @@ options:
     description:
       - Plan the removals in this run instead of taking them in O(repositories) - read the repositories, plan with
         the rules of P(oci.registry.retention_plan#filter), apply the plan and return RV(report).
-      - The options are those of P(oci.registry.cleanup_plan#filter), plus which repositories to read.
+      - The options are those of P(oci.registry.cleanup_plan#filter), plus which repositories to read and the
+        signature rules (O(retention.keep_signed), O(retention.delete_orphans)), which need the registry.
       - Repository by repository, O(concurrency) at a time (read, plan, apply), so no plan is older than its
         repository's read. A repository of at most 4 tags is not read again before the apply writes there; its
         read, a few requests old, stands for that read. A bigger one is read again just before, as described
@@ -130,6 +133,38 @@ options:
         type: str
         choices: [untag, delete]
         default: untag
+      keep_signed:
+        description:
+          - Never remove a signed image, whatever its age or rank. An image counts as signed when it, or a
+            manifest its index lists, has a cosign signature, in the tag scheme (C(sha256-<hex>.sig)) or as an
+            OCI referrer (referrers API or C(sha256-<hex>) fallback index).
+          - Without O(retention.verify_keys) any signature counts, even one nobody can verify; with them, only a
+            signature one of the keys verifies over the image's own digest (as P(oci.registry.registry_signature_info#module)
+            checks it).
+          - Only the images the other rules would remove are looked up, a few requests each (the signature
+            manifest, its payload with O(retention.verify_keys), the referrers API). A kept signed image is not
+            counted by O(retention.keep_latest), which keeps the newest unsigned ones besides.
+          - The report gives, per kept tag, the signature that kept it.
+        type: bool
+        default: false
+      verify_keys:
+        description:
+          - With O(retention.keep_signed), only signatures one of these public keys verifies keep an image.
+          - PEM public keys (C(BEGIN PUBLIC KEY)) - ECDSA P-256/P-384/P-521, RSA or Ed25519 - as text or as paths
+            of files on the managed node, as for P(oci.registry.registry_signature_info#module). Needs the
+            Python package C(cryptography) on the node.
+        type: list
+        elements: str
+      delete_orphans:
+        description:
+          - Remove referrer tags (cosign's C(.sig), C(.att), C(.sbom) and the C(sha256-<hex>) fallback index)
+            whose subject manifest no longer exists, left behind by other tools. With O(retention.mode=delete),
+            their manifests are deleted too.
+          - A referrer tag whose subject no tag uses but which still exists is kept (a HEAD per such subject
+            tells). With V(false), every referrer tag whose subject no tag here uses is kept.
+          - Referrer tags of images this cleanup removes are removed with their image whatever this option says.
+        type: bool
+        default: false
       dry_run:
         description:
           - Read and plan only; RV(report) lists what would be removed and nothing is written.
@@ -377,6 +412,9 @@ def main():
             keep_latest=dict(type='int', default=0),
             older_than_days=dict(type='float'),
             mode=dict(type='str', choices=['untag', 'delete'], default='untag'),
+            keep_signed=dict(type='bool', default=False),
+            verify_keys=dict(type='list', elements='str', no_log=False),
+            delete_orphans=dict(type='bool', default=False),
             dry_run=dict(type='bool', default=False),
         ), mutually_exclusive=[('repositories', 'repository_pattern')],
             required_one_of=[('repositories', 'repository_pattern')]),

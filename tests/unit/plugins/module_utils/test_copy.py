@@ -11,17 +11,14 @@ import requests
 
 from ansible_collections.oci.registry.plugins.module_utils._blob_writer import StreamBody
 from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
-from ansible_collections.oci.registry.plugins.module_utils._copy import (
-    CopyEngine,
-    CopyError,
-    fallback_tag,
-)
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine, CopyError
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
     DigestMismatchError,
     NotFoundError,
     PermissionDeniedError,
 )
+from ansible_collections.oci.registry.plugins.module_utils._reference import fallback_tag
 from ansible_collections.oci.registry.tests.registries import images
 
 MIB = 1024 * 1024

@@ -157,13 +157,101 @@ def test_referrer_tags_follow_their_subject():
         "sha256-%s" % old_img.split(":")[1]: sig2,
         "sha256-%s.sig" % digest("gone").split(":")[1]: digest("s3"),
     }
-    plan = plan_cleanup(tags, {}, now=NOW)
+    typed = [{"tag": tag, "digest": value, "media_type": OCI_MANIFEST} for tag, value in tags.items()]
+    plan = plan_cleanup(typed, {}, now=NOW)
     kept = {k["tag"]: k["reason"] for k in plan["kept"]}
     removed = {r["tag"]: r["reason"] for r in plan["removed"]}
     assert kept["sha256-%s.sig" % kept_img.split(":")[1]] == "referrer of kept %s" % kept_img
     assert removed["sha256-%s" % old_img.split(":")[1]] == "referrer of removed %s" % old_img
-    # A referrer of an image that is not in the repository is an ordinary tag.
-    assert removed["sha256-%s.sig" % digest("gone").split(":")[1]] == "delete_patterns: ."
+    # A referrer of a manifest no tag uses is never ranked or aged as an image: kept unless delete_orphans.
+    assert kept["sha256-%s.sig" % digest("gone").split(":")[1]].startswith("referrer of %s, which no tag" % digest("gone"))
+    # Without media types the kept image may be an index listing old: its referrer index stays.
+    untyped = plan_cleanup(tags, {}, now=NOW)
+    assert [r["tag"] for r in untyped["removed"]] == ["old"]
+    reason = {k["tag"]: k["reason"] for k in untyped["kept"]}["sha256-%s" % old_img.split(":")[1]]
+    assert reason.startswith("referrer of %s, which kept index(es) " % old_img) and kept_img in reason
+
+
+def sig_tag(subject, suffix=".sig"):
+    return "sha256-%s%s" % (subject.split(":")[1], suffix)
+
+
+def test_delete_orphans_removes_referrer_tags_whose_subject_is_gone_only():
+    img, gone, untagged = digest("img"), digest("gone"), digest("untagged")
+    sig_gone, idx_gone, sig_untagged, sig_img = digest("sg"), digest("ig"), digest("su"), digest("si")
+    manifests = {
+        img: entry(image("img", [("l", 1)])),
+        sig_gone: entry(image("sg", [("sgl", 7)])), sig_untagged: entry(image("su", [])),
+        sig_img: entry(image("si", [])),
+        idx_gone: entry(index([(sig_gone, OCI_MANIFEST)])),
+    }
+    tags = {"latest": img, sig_tag(img): sig_img, sig_tag(gone): sig_gone, sig_tag(gone, ""): idx_gone,
+            sig_tag(untagged): sig_untagged}
+    asked = []
+
+    def present(digests):
+        asked.append(list(digests))
+        return {untagged}
+
+    plan = plan_cleanup(tags, manifests, now=NOW, mode="delete", delete_orphans=True, subjects_present=present)
+    removed = {r["tag"]: r["reason"] for r in plan["removed"]}
+    kept = {k["tag"]: k["reason"] for k in plan["kept"]}
+    assert removed == {sig_tag(gone): "delete_orphans: its subject %s no longer exists" % gone,
+                       sig_tag(gone, ""): "delete_orphans: its subject %s no longer exists" % gone}
+    assert kept[sig_tag(untagged)] == "referrer of untagged %s, which still exists" % untagged
+    assert kept[sig_tag(img)] == "referrer of kept %s" % img
+    # Only the subjects no tag reaches are looked up, once each.
+    assert asked == [sorted({gone, untagged})]
+    # Delete mode: the orphan index goes before the signature manifest it lists.
+    assert plan["delete"] == [idx_gone, sig_gone]
+    assert plan["reclaimable_bytes"] == 500 + 500 + 100 + 7
+
+
+def test_delete_orphans_needs_to_know_which_subjects_exist():
+    with pytest.raises(RetentionError, match="delete_orphans needs to know which subjects still exist"):
+        plan_cleanup({"latest": digest("a")}, {}, now=NOW, delete_orphans=True)
+    with pytest.raises(RetentionError, match="keep_signed must be true or false"):
+        plan_cleanup({"latest": digest("a")}, {}, now=NOW, keep_signed="yes")
+
+
+def test_keep_signed_keeps_signed_images_whatever_their_rank_and_asks_only_about_those_at_risk():
+    def img(name, day):
+        return {"tag": name, "digest": digest(name), "created": "2024-05-%02dT00:00:00Z" % day,
+                "media_type": OCI_MANIFEST}
+
+    child, idx = digest("child"), digest("idx")
+    manifests = dict((digest(n), entry(image(n, [(n, 1)]))) for n in ("new", "mid", "old", "older", "child"))
+    manifests[idx] = entry(index([(child, OCI_MANIFEST)]))
+    tags = [img("new", 20), img("mid", 10), img("old", 5), img("older", 2),
+            {"tag": "multi", "digest": idx, "created": None, "media_type": OCI_INDEX}]
+    asked = []
+
+    def signatures(digests):
+        asked.append(list(digests))
+        return {digest("old"): "signature X verified by key K", child: "signed (tag scheme)"}
+
+    plan = plan_cleanup(tags, manifests, keep_patterns=[], keep_latest=1, mode="delete", now=NOW,
+                        keep_signed=True, signatures=signatures)
+    kept = {k["tag"]: k["reason"] for k in plan["kept"]}
+    removed = {r["tag"]: r["reason"] for r in plan["removed"]}
+    assert kept == {"new": "keep_latest: newest 1 of 1",
+                    "old": "keep_signed: signature X verified by key K",
+                    "multi": "keep_signed: %s lists %s, signed (tag scheme)" % (idx, child)}
+    assert set(removed) == {"mid", "older"}
+    # Asked once, about what the other rules would remove (and what the index lists), not about "new".
+    assert asked == [sorted({digest("mid"), digest("old"), digest("older"), idx, child})]
+    assert digest("old") in plan["protected"] and child in plan["protected"]
+    assert set(plan["delete"]) == {digest("mid"), digest("older")}
+
+
+def test_keep_signed_by_default_trusts_cosign_signature_tags_and_keeps_them_with_the_image():
+    signed, unsigned, sig = digest("signed"), digest("unsigned"), digest("sig")
+    tags = {"1.0": signed, "0.9": unsigned, sig_tag(signed): sig}
+    plan = plan_cleanup(tags, {}, keep_patterns=[], now=NOW, keep_signed=True)
+    kept = {k["tag"]: k["reason"] for k in plan["kept"]}
+    assert kept == {"1.0": "keep_signed: cosign signature tag %s" % sig_tag(signed),
+                    sig_tag(signed): "referrer of kept %s" % signed}
+    assert [r["tag"] for r in plan["removed"]] == ["0.9"]
 
 
 def test_delete_withheld_when_a_kept_index_cannot_be_inspected():
@@ -233,6 +321,11 @@ def layouts(draw):
         sig = digest("sig-" + subject)
         manifests[sig] = entry(image("sig-" + subject, []))
         tags["sha256-%s.sig" % subject.split(":")[1]] = sig
+    # Orphans: signatures and referrer indexes whose subject no tag uses (gone, or still there untagged).
+    for i in range(draw(st.integers(0, 2))):
+        sig = digest("orphan-sig%d" % i)
+        manifests[sig] = entry(image("orphan-sig%d" % i, [("L0", layer_sizes[0])]))
+        tags[draw(st.sampled_from(["sha256-%s.sig", "sha256-%s.att", "sha256-%s"])) % digest("subject%d" % i)[7:]] = sig
     created = {d: draw(st.one_of(st.none(), st.integers(1, 200))) for d in manifests}
     # Hide mostly indexes: an index the planner cannot look into is where deletion can go wrong.
     hidden = draw(st.lists(st.sampled_from(indexes or images), max_size=2, unique=True))
@@ -283,17 +376,28 @@ options = st.fixed_dictionaries({
     "keep_latest": st.integers(0, 3),
     "older_than_days": st.one_of(st.none(), st.integers(0, 150)),
     "mode": st.sampled_from(["untag", "delete"]),
+    "keep_signed": st.booleans(),
+    "delete_orphans": st.booleans(),
 })
 
 
 @settings(max_examples=400, deadline=None)
-@given(layout=layouts(), opts=options)
-def test_cleanup_invariant(layout, opts):
+@given(layout=layouts(), opts=options, signed_picks=st.sets(st.integers(0, 30), max_size=4),
+       present_picks=st.sets(st.integers(0, 1)))
+def test_cleanup_invariant(layout, opts, signed_picks, present_picks):
     tags, manifests, visible, created = layout
     tag_list = [{"tag": t, "digest": d, "media_type": manifests[d]["media_type"],
                  "created": None if created[d] is None else 1704067200 + created[d] * DAY}
                 for t, d in tags.items()]
-    plan = plan_cleanup(tag_list, visible, now=1704067200 + 220 * DAY, **opts)
+    ordered = sorted(manifests)
+    signed = dict((ordered[i % len(ordered)], "signed") for i in signed_picks)
+    present = set(digest("subject%d" % i) for i in present_picks)
+    lookups = {}
+    if opts["keep_signed"]:
+        lookups["signatures"] = lambda digests: dict((d, signed[d]) for d in digests if d in signed)
+    if opts["delete_orphans"]:
+        lookups["subjects_present"] = lambda digests: [d for d in digests if d in present]
+    plan = plan_cleanup(tag_list, visible, now=1704067200 + 220 * DAY, **dict(opts, **lookups))
 
     kept = {k["tag"]: k["digest"] for k in plan["kept"]}
     removed = {r["tag"]: r["digest"] for r in plan["removed"]}
@@ -325,6 +429,19 @@ def test_cleanup_invariant(layout, opts):
             assert t in kept and kept[t] == tags[t]
     latest_digests = {k["digest"] for k in plan["kept"] if k["reason"].startswith("keep_latest")}
     assert len(latest_digests) <= opts["keep_latest"]
+
+    # Signatures: a signed image (or an index listing one, as far as the planner sees) is never removed;
+    # a referrer tag goes with its subject, or as an orphan only when asked and its subject is gone.
+    tagged_reach = true_closure(visible, [d for t, d in tags.items() if not t.startswith("sha256-")])
+    for t, d in removed.items():
+        if opts["keep_signed"] and not t.startswith("sha256-"):
+            assert not true_closure(visible, [d]) & set(signed), "removed signed image %s" % t
+        if t.startswith("sha256-"):
+            subject = "sha256:" + t[7:71]
+            if subject in tagged_reach:
+                assert subject not in must_survive, "removed the referrer %s of a kept image" % t
+            else:
+                assert opts["delete_orphans"] and subject not in present, "removed the referrer %s of %s" % (t, subject)
 
     if len(visible) == len(manifests):
         # Full knowledge: reclaimable bytes equal what a GC of unreferenced objects would free,
@@ -367,6 +484,7 @@ def test_compact_graph_plans_like_the_manifests(layout, opts):
                  "created": None if created[d] is None else 1704067200 + created[d] * DAY}
                 for t, d in tags.items()]
     now = 1704067200 + 220 * DAY
+    opts = dict(opts, subjects_present={digest("subject0")})
     assert plan_cleanup(tag_list, compact(visible), now=now, **opts) == \
         plan_cleanup(tag_list, visible, now=now, **opts)
 

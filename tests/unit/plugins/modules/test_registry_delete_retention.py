@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
 
 # The cleanup_plan and cleanup_report filters' logic (module tests may not import controller code).
 from ansible_collections.oci.registry.plugins.module_utils._retention import cleanup_report
 from ansible_collections.oci.registry.plugins.module_utils._retention import plan_repositories as cleanup_plan
 from ansible_collections.oci.registry.plugins.module_utils._cleanup import clean
 from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._signature import load_private_key, sign_image
 from ansible_collections.oci.registry.plugins.modules import registry_delete, registry_tag_info
 from ansible_collections.oci.registry.tests.registries import images
 from ansible_collections.oci.registry.tests.registries.faultproxy import FaultProxy
@@ -186,3 +190,76 @@ def test_a_small_repository_read_just_now_is_not_read_again(registries, skopeo, 
     assert result["report"]["deleted_manifests"] == 3 and result["report"]["removed_tags"] == 7
     assert skopeo.list_tags("plain", unique_repo) == ["latest"] == skopeo.list_tags("plain", big)
     assert skopeo.inspect_digest("plain", unique_repo, "latest") == x.digest
+
+
+FIXTURE_KEYS = Path(__file__).parents[1] / "module_utils" / "fixtures" / "cosign"
+
+
+def _public_pem(path):
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def test_keep_signed_and_delete_orphans_against_a_real_registry(registries, skopeo, unique_repo, capsys):
+    """Signed by the trusted key: kept whatever the rules say. Signed by another key: removed with its
+    signature. A signature whose image was deleted (another tool's leftovers): removed with delete_orphans;
+    one whose image is untagged but still there: kept. Check mode predicts the real run; a re-run is a no-op."""
+    trusted = load_private_key(str(FIXTURE_KEYS / "pkcs8-ec-p256.key"))
+    other = load_private_key(str(FIXTURE_KEYS / "pkcs8-ed25519.key"))
+    latest = images.push_oci_image(registries, "plain", unique_repo, "latest", seed="ks-latest")
+    release = images.push_oci_image(registries, "plain", unique_repo, "1.0", seed="ks-release")
+    foreign = images.push_oci_image(registries, "plain", unique_repo, "1.1", seed="ks-foreign")
+    unsigned = images.push_oci_image(registries, "plain", unique_repo, "1.2", seed="ks-unsigned")
+    gone = images.push_oci_image(registries, "plain", unique_repo, "gone", seed="ks-gone")
+    moved = images.push_oci_image(registries, "plain", unique_repo, "nightly", seed="ks-moved-1")
+    url = registries["registries"]["plain"]["url"]
+    with RegistryClient(url) as c:
+        def sign(image, key, scheme="tag"):
+            return sign_image(c, unique_repo, c.manifests.head_manifest(unique_repo, image.digest), key, scheme=scheme)
+        sign(release, trusted)
+        sign(foreign, other, scheme="referrer")
+        sign(gone, trusted)
+        sign(moved, trusted)
+        c.manifests.delete_manifest(unique_repo, gone.digest)
+    images.push_oci_image(registries, "plain", unique_repo, "nightly", seed="ks-moved-2")  # moved: untagged, kept
+    sig = {name: "sha256-%s.sig" % image.digest.split(":")[1]
+           for name, image in (("release", release), ("gone", gone), ("moved", moved))}
+    fallback = "sha256-%s" % foreign.digest.split(":")[1]
+    seeded = {"latest", "1.0", "1.1", "1.2", "nightly", fallback, sig["release"], sig["gone"], sig["moved"]}
+    assert set(skopeo.list_tags("plain", unique_repo)) == seeded
+    retention = dict(repositories=[unique_repo], keep_patterns=["^latest$"], mode="delete", keep_signed=True,
+                     verify_keys=[_public_pem(FIXTURE_KEYS / "pkcs8-ec-p256.key")], delete_orphans=True)
+    predicted = run(registry_delete, capsys, check_mode=True, registry_url=url, retention=retention)
+    real = run(registry_delete, capsys, registry_url=url, retention=retention)
+    again = run(registry_delete, capsys, registry_url=url, retention=retention)
+
+    assert predicted["report"] == dict(real["report"], check_mode=True, applied=False)
+    report = real["report"]["repositories"][0]
+    kept = {item["tag"]: item["reason"] for item in report["kept"]}
+    removed = {item["tag"]: item["reason"] for item in report["removed"]}
+    assert kept["1.0"].startswith("keep_signed: signature sha256:") and trusted.fingerprint in kept["1.0"]
+    assert kept[sig["release"]] == "referrer of kept %s" % release.digest
+    assert kept[sig["moved"]] == "referrer of untagged %s, which still exists" % moved.digest
+    assert set(kept) == {"latest", "1.0", sig["release"], sig["moved"]}
+    assert removed[sig["gone"]] == "delete_orphans: its subject %s no longer exists" % gone.digest
+    assert removed[fallback] == "referrer of removed %s" % foreign.digest
+    assert set(removed) == {"1.1", "1.2", "nightly", fallback, sig["gone"]}
+    assert foreign.digest in report["deleted"] and unsigned.digest in report["deleted"]
+    assert release.digest not in report["deleted"]
+    assert real["changed"] is True and again["changed"] is False
+    assert set(skopeo.list_tags("plain", unique_repo)) == {"latest", "1.0", sig["release"], sig["moved"]}
+    assert skopeo.inspect_digest("plain", unique_repo, "1.0") == release.digest
+    assert skopeo.inspect_digest("plain", unique_repo, "latest") == latest.digest
+
+
+def test_verify_keys_without_keep_signed_and_bad_keys_fail_before_any_request(registries, capsys):
+    with FaultProxy(registries["registries"]["plain"]["url"]) as proxy:
+        lonely = run(registry_delete, capsys, registry_url=proxy.url,
+                     retention=dict(repositories=["hscl/none"], verify_keys=[_public_pem(FIXTURE_KEYS / "pkcs8-ec-p256.key")]))
+        not_a_key = run(registry_delete, capsys, registry_url=proxy.url,
+                        retention=dict(repositories=["hscl/none"], keep_signed=True, verify_keys=["not a key"]))
+        assert proxy.count() == 0
+    assert lonely["failed"] is True and lonely["msg"].startswith("retention: verify_keys is only used with keep_signed")
+    assert not_a_key["failed"] is True and "public key is neither PEM text nor an existing file" in not_a_key["msg"]
+    assert "\n" not in lonely["msg"] and "\n" not in not_a_key["msg"]
