@@ -8,6 +8,7 @@ Not part of make bench; a tool for working on the role's speed. The registry set
     profile_cleanup.py role --real                                 # the role, seconds per task
     profile_cleanup.py inproc --real --cprofile 25                 # the module_utils phases in this process
     profile_cleanup.py inproc --real --one-run                     # what the role's one module run does
+    profile_cleanup.py inproc --one-run --serial --cprofile 40     # client CPU per request, workers included
     profile_cleanup.py ab --before /tmp/before --rounds 5      # interleaved A/B of two checkouts, medians
     profile_cleanup.py stop
 
@@ -30,8 +31,8 @@ import tempfile
 import time
 
 from ansible_collections.oci.registry.benchmarks.cleanup import bench_cleanup as bench
+from ansible_collections.oci.registry.plugins.module_utils import _cleanup
 from ansible_collections.oci.registry.plugins.module_utils._bulk_delete import apply
-from ansible_collections.oci.registry.plugins.module_utils._cleanup import clean
 from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
 from ansible_collections.oci.registry.plugins.module_utils._inventory import read_repositories
 from ansible_collections.oci.registry.plugins.module_utils._retention import cleanup_report, plan_repositories
@@ -80,8 +81,29 @@ def role(options):
         print("  %6.2f s  %s" % (task_seconds, name))
 
 
+class _InCallingThread(object):
+    """A ThreadPoolExecutor stand-in that runs every item in the calling thread (``--serial``)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    @staticmethod
+    def map(fn, items):
+        return [fn(item) for item in items]
+
+
 def inproc(options):
     url = _env(options)["registries"]["plain"]["url"]
+    if options.serial:
+        # cProfile sees only the thread that enabled it (and Python 3.12+ allows one profiler at a
+        # time), so the workers' requests are profiled by running them in this thread.
+        _cleanup.ThreadPoolExecutor = _InCallingThread
     client = RegistryClient(url)
     profiler = cProfile.Profile() if options.cprofile else None
     phases = []
@@ -109,13 +131,14 @@ def inproc(options):
                            ", ".join("%s %d" % (method, sent.count(method)) for method in sorted(set(sent)))))
 
     if options.one_run:
-        outcome = phase("one run", lambda: clean(client, {"repository_pattern": bench.PATTERN, "mode": "delete",
+        outcome = phase("one run", lambda: _cleanup.clean(client, {"repository_pattern": bench.PATTERN, "mode": "delete",
                                                           "dry_run": not options.real},
                                                  concurrency=options.concurrency))
         client.close()
         for name, wall, cpu, requests in phases:
             print("%-10s %6.2f s wall %6.2f s CPU  %s" % (name, wall, cpu, requests))
         print("deleted %d manifests" % outcome.result["report"]["deleted_manifests"])
+        _print_profile(profiler, options)
         return
     regex = re.compile(bench.PATTERN)
     names = phase("catalog", lambda: [name for name in client.catalog.iter_catalog() if regex.search(name)])
@@ -131,6 +154,10 @@ def inproc(options):
     for name, wall, cpu, requests in phases:
         print("%-10s %6.2f s wall %6.2f s CPU  %s" % (name, wall, cpu, requests))
     print("deleted %d manifests" % report["deleted_manifests"])
+    _print_profile(profiler, options)
+
+
+def _print_profile(profiler, options):
     if profiler is not None:
         pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(options.cprofile)
 
@@ -196,6 +223,8 @@ def main():
     parser.add_argument("--real", action="store_true", help="delete (seed again afterwards)")
     parser.add_argument("--one-run", action="store_true",
                         help="inproc: what registry_delete's retention runs (read, plan, apply by repository)")
+    parser.add_argument("--serial", action="store_true",
+                        help="inproc --one-run: every request in the calling thread, so --cprofile sees them all")
     parser.add_argument("--before", help="ab: collections path of the checkout to compare with")
     parser.add_argument("--rounds", type=int, default=3, help="ab: rounds")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="print the N costliest functions")
