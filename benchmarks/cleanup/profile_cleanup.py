@@ -131,9 +131,8 @@ def inproc(options):
                            ", ".join("%s %d" % (method, sent.count(method)) for method in sorted(set(sent)))))
 
     if options.one_run:
-        outcome = phase("one run", lambda: _cleanup.clean(client, {"repository_pattern": bench.PATTERN, "mode": "delete",
-                                                          "dry_run": not options.real},
-                                                 concurrency=options.concurrency))
+        retention = {"repository_pattern": bench.PATTERN, "mode": "delete", "dry_run": not options.real}
+        outcome = phase("one run", lambda: _cleanup.clean(client, retention, concurrency=options.concurrency))
         client.close()
         for name, wall, cpu, requests in phases:
             print("%-10s %6.2f s wall %6.2f s CPU  %s" % (name, wall, cpu, requests))
