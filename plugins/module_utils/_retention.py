@@ -32,7 +32,7 @@ import re
 import time
 
 from ansible_collections.oci.registry.plugins.module_utils._media import INDEX_TYPES
-from ansible_collections.oci.registry.plugins.module_utils._reference import REFERRER_TAG_RE
+from ansible_collections.oci.registry.plugins.module_utils._reference import referrer_subject
 
 __metaclass__ = type  # pylint: disable=invalid-name
 
@@ -242,9 +242,9 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
     ``signatures`` (with ``keep_signed``): a mapping ``digest -> why it counts as signed``, or a
     function taking a list of digests and returning that mapping for those that are signed. It is
     asked only about the digests rules 5-7 would otherwise remove, so a caller that has to read
-    or verify signatures does so for those images only. Unset: the digests that have a cosign
-    ``.sig`` tag here. ``subjects_present`` (with ``delete_orphans``): the digests that exist, or a
-    function taking a list of digests and returning those of them that exist.
+    or verify signatures does so for those images only. ``subjects_present`` (with
+    ``delete_orphans``): the digests that exist, or a function taking a list of digests and
+    returning those of them that exist. Both need registry reads, so the caller answers them.
 
     ``mode=untag`` removes the tags only. ``mode=delete`` also deletes every manifest the removed
     tags reach (index children included) that no kept tag reaches; tags that share a digest with
@@ -263,6 +263,9 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
     if options["delete_orphans"] and subjects_present is None:
         raise RetentionError("delete_orphans needs to know which subjects still exist: use the cleanup role or "
                              "registry_delete's retention, which ask the registry")
+    if options["keep_signed"] and signatures is None:
+        raise RetentionError("keep_signed needs to know which images are signed: use the cleanup role or "
+                             "registry_delete's retention, which read (and verify) the signatures")
     tag_info = _normalise_tags(tags)
     graph = _Graph(manifests, tag_info)
     all_digests = set(info["digest"] for info in tag_info.values())
@@ -270,8 +273,7 @@ def plan_cleanup(tags, manifests=None, keep_patterns=DEFAULT_KEEP_PATTERNS, dele
     decision, pending, matched, referrers, orphans = _classify(tag_info, graph.closure(all_digests), options)
     _orphans(orphans, decision, options["delete_orphans"], subjects_present)
     if options["keep_signed"]:
-        pending = _keep_signed(tag_info, pending, matched, decision, options, graph,
-                               _cosign_signed(tag_info) if signatures is None else signatures)
+        pending = _keep_signed(tag_info, pending, matched, decision, options, graph, signatures)
     pending = _keep_latest(tag_info, pending, decision, options["keep_latest"])
     _by_age(tag_info, pending, matched, decision, options)
     protected = _follow_referrers(tag_info, referrers, decision, graph)
@@ -348,10 +350,9 @@ def _classify(tag_info, known_digests, options):
         if pattern is not None:
             decision[tag] = (True, "keep_patterns: %s" % pattern)
             continue
-        match = REFERRER_TAG_RE.match(tag)
-        if match:
+        subject = referrer_subject(tag)
+        if subject is not None:
             # A signature or an SBOM is never ranked or aged as an image: it follows its subject.
-            subject = "%s:%s" % (match.group(1), match.group(2))
             (referrers if subject in known_digests else orphans)[tag] = subject
             continue
         pattern = _first_match(options["delete"], tag)
@@ -383,16 +384,6 @@ def _orphans(orphans, decision, delete_orphans, subjects_present):
             decision[tag] = (True, "referrer of untagged %s, which still exists" % subject)
         else:
             decision[tag] = (False, "delete_orphans: its subject %s no longer exists" % subject)
-
-
-def _cosign_signed(tag_info):
-    """The default ``signatures``: every digest that has a cosign signature tag in the repository."""
-    signed = {}
-    for tag in tag_info:
-        match = REFERRER_TAG_RE.match(tag)
-        if match and tag.endswith(".sig"):
-            signed["%s:%s" % (match.group(1), match.group(2))] = "cosign signature tag %s" % tag
-    return signed
 
 
 def _keep_signed(tag_info, pending, matched, decision, options, graph, signatures):

@@ -244,14 +244,17 @@ def test_keep_signed_keeps_signed_images_whatever_their_rank_and_asks_only_about
     assert set(plan["delete"]) == {digest("mid"), digest("older")}
 
 
-def test_keep_signed_by_default_trusts_cosign_signature_tags_and_keeps_them_with_the_image():
+def test_keep_signed_takes_a_mapping_keeps_the_signature_with_the_image_and_needs_an_answer():
     signed, unsigned, sig = digest("signed"), digest("unsigned"), digest("sig")
     tags = {"1.0": signed, "0.9": unsigned, sig_tag(signed): sig}
-    plan = plan_cleanup(tags, {}, keep_patterns=[], now=NOW, keep_signed=True)
+    plan = plan_cleanup(tags, {}, keep_patterns=[], now=NOW, keep_signed=True,
+                        signatures={signed: "cosign signature tag %s" % sig_tag(signed)})
     kept = {k["tag"]: k["reason"] for k in plan["kept"]}
     assert kept == {"1.0": "keep_signed: cosign signature tag %s" % sig_tag(signed),
                     sig_tag(signed): "referrer of kept %s" % signed}
     assert [r["tag"] for r in plan["removed"]] == ["0.9"]
+    with pytest.raises(RetentionError, match="keep_signed needs to know which images are signed"):
+        plan_cleanup(tags, {}, keep_patterns=[], now=NOW, keep_signed=True)
 
 
 def test_delete_withheld_when_a_kept_index_cannot_be_inspected():
@@ -484,7 +487,7 @@ def test_compact_graph_plans_like_the_manifests(layout, opts):
                  "created": None if created[d] is None else 1704067200 + created[d] * DAY}
                 for t, d in tags.items()]
     now = 1704067200 + 220 * DAY
-    opts = dict(opts, subjects_present={digest("subject0")})
+    opts = dict(opts, subjects_present={digest("subject0")}, signatures={digest("img0"): "signed"})
     assert plan_cleanup(tag_list, compact(visible), now=now, **opts) == \
         plan_cleanup(tag_list, visible, now=now, **opts)
 
