@@ -101,7 +101,7 @@ def _signature_lookup(client, repo, keys, run):
         found = {}
 
         def one(digest):
-            status = read_signatures(client, repo.name, digest, keys, known_tags=known_tags)
+            status = read_signatures(client, repo.name, digest, keys, known_tags=known_tags, signatures_only=True)
             if keys:
                 verified = [entry for entry in status["signatures"] if entry["verified"]]
                 if verified:

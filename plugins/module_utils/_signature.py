@@ -383,12 +383,18 @@ def check_signature(payload_raw, signature_b64, keys, image_digest, identity=Non
     return found
 
 
-def _signature_layers(client, repository, manifest_result, scheme, keys, image_digest, identity):
+def _signature_layers(client, repository, manifest_result, scheme, keys, image_digest, identity, payloads=True):
+    """One entry per simple-signing layer; ``payloads=False`` does not read them (nothing to verify with)."""
     found = []
     for layer in manifest_result.manifest.layers:
         if layer.media_type != SIMPLE_SIGNING:
             continue
         entry = dict(scheme=scheme, digest=manifest_result.digest, layer_digest=layer.digest)
+        if not payloads:
+            entry.update(verified=False, key_fingerprint=None, identity=None, annotations={}, image_digest=None,
+                         reason="no keys given to verify with")
+            found.append(entry)
+            continue
         try:
             raw = _read_document(client, repository, layer)
         except (RegistryError, ValueError) as err:
@@ -446,11 +452,13 @@ def _referrer_kind(descriptor, manifest):
     return None
 
 
-def read_signatures(client, repository, digest, keys=(), identity=None, known_tags=None):
+def read_signatures(client, repository, digest, keys=(), identity=None, known_tags=None, signatures_only=False):
     """Everything cosign attaches to ``digest`` in ``repository``, verified against ``keys``.
 
     ``known_tags``: the repository's whole tag list when the caller has just read it; cosign's tags and
     the referrers fallback tag are then read only when listed (a cleanup asks about many images).
+    ``signatures_only``: only what tells whether the image is signed - no attestations or SBOMs, and
+    without ``keys`` no payloads (nothing could verify them); the other lists come back empty.
     Returns dict(digest, signatures, verified, attestations (sorted predicate types),
     attestation_details, sboms, referrers_via). Reports; raises only registry errors that stop reading.
     """
@@ -460,26 +468,32 @@ def read_signatures(client, repository, digest, keys=(), identity=None, known_ta
             return None
         return _get_manifest(client, repository, tag)
 
+    payloads = bool(keys) or not signatures_only
     signatures, attestations, sboms = [], [], []
     sig = cosign_tag("sig")
     if sig is not None:
-        signatures.extend(_signature_layers(client, repository, sig, "tag", keys, digest, identity))
-    att = cosign_tag("att")
+        signatures.extend(_signature_layers(client, repository, sig, "tag", keys, digest, identity, payloads))
+    att = None if signatures_only else cosign_tag("att")
     if att is not None:
         attestations.extend(dict(scheme="tag", digest=att.digest, predicate_type=predicate)
                             for predicate in _predicate_types(client, repository, att))
-    sbom = cosign_tag("sbom")
+    sbom = None if signatures_only else cosign_tag("sbom")
     if sbom is not None:
         sboms.extend(dict(scheme="tag", digest=sbom.digest, media_type=layer.media_type)
                      for layer in sbom.manifest.layers)
     listing = client.referrers.list_referrers(repository, digest, known_tags=known_tags)
     for descriptor in listing.descriptors:
+        if signatures_only and descriptor.artifact_type and descriptor.artifact_type != SIGNATURE_ARTIFACT:
+            continue
         referrer = _get_manifest(client, repository, descriptor.digest)
         if referrer is None:
             continue
         kind = _referrer_kind(descriptor, referrer.manifest)
         if kind == "signature":
-            signatures.extend(_signature_layers(client, repository, referrer, "referrer", keys, digest, identity))
+            signatures.extend(_signature_layers(client, repository, referrer, "referrer", keys, digest, identity,
+                                                payloads))
+        elif signatures_only:
+            continue
         elif kind == "attestation":
             attestations.extend(dict(scheme="referrer", digest=referrer.digest, predicate_type=predicate)
                                 for predicate in _predicate_types(client, repository, referrer))

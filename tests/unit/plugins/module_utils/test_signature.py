@@ -29,6 +29,8 @@ from ansible_collections.oci.registry.plugins.module_utils._signature import (
     signature_tag,
 )
 from ansible_collections.oci.registry.tests.registries import images
+from ansible_collections.oci.registry.tests.registries.cosign import attest_tag
+from ansible_collections.oci.registry.tests.registries.rawpush import RawRegistry
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cosign"
 # The digest of fixtures/cosign/image.manifest.json, which every containers/image fixture signs.
@@ -371,3 +373,29 @@ def test_p384_signature_made_with_the_curve_hash_is_accepted():
     public = private.public_key().public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     assert check_signature(payload, signature, [load_public_key(public)], "sha256:" + "4" * 64)["verified"]
+
+
+def test_signatures_only_reads_no_attestations_and_without_keys_no_payloads(registries, hsign_repo):
+    """What a cleanup with keep_signed asks: is the image signed? The attestation tag and the payload blob are
+    left unread (two requests less here); with keys the payload is read and verified as usual."""
+    image = images.push_oci_image(registries, "plain", hsign_repo, "1.0", seed=hsign_repo)
+    key = load_private_key(str(FIXTURES / "pkcs8-ec-p256.key"))
+    with client(registries) as c:
+        sign_image(c, hsign_repo, c.manifests.head_manifest(hsign_repo, "1.0"), key)
+        with RawRegistry(registries, "plain") as raw:
+            attest_tag(raw, hsign_repo, image.digest, "https://slsa.dev/provenance/v1")
+        known = frozenset(c.tags.iter_tags(hsign_repo))
+        start = c.request_count
+        full = read_signatures(c, hsign_repo, image.digest, known_tags=known)
+        full_requests = c.request_count - start
+        start = c.request_count
+        only = read_signatures(c, hsign_repo, image.digest, known_tags=known, signatures_only=True)
+        only_requests = c.request_count - start
+        verified = read_signatures(c, hsign_repo, image.digest, keys=[key.public_key], known_tags=known,
+                                   signatures_only=True)
+    assert full["attestations"] == ["https://slsa.dev/provenance/v1"] and only["attestations"] == []
+    assert [s["digest"] for s in only["signatures"]] == [s["digest"] for s in full["signatures"]] != []
+    assert only["signatures"][0]["reason"] == "no keys given to verify with" and only["verified"] is False
+    assert full["signatures"][0]["annotations"] is not None and full["signatures"][0]["image_digest"] == image.digest
+    assert only_requests == full_requests - 2
+    assert verified["verified"] is True and verified["signatures"][0]["key_fingerprint"] == key.fingerprint
