@@ -7,7 +7,8 @@ export PATH := $(VENV)/bin:$(PATH)
 BUILD := $(ROOT)/.build
 # ansible-test resolves symlinks, so it gets a real copy of the tracked (and new) files.
 TEST_TREE := $(BUILD)/ansible-test/ansible_collections/oci/registry
-ANSIBLE_TEST_PYTHON := $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+# Evaluated when used: on a fresh machine the venv only exists once `venv` has run.
+ANSIBLE_TEST_PYTHON = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 export PYTHONPATH := $(BUILD)
 

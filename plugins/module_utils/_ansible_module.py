@@ -55,6 +55,7 @@ from ansible_collections.oci.registry.plugins.module_utils._options import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
+from ansible_collections.oci.registry.plugins.module_utils._reference import userinfo_secrets
 from ansible_collections.oci.registry.plugins.module_utils._service import (
     Outcome,
     ServiceError,
@@ -215,6 +216,30 @@ def result_of(module, outcome):
     return result
 
 
+def _strings_in(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            for text in _strings_in(item):
+                yield text
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            for text in _strings_in(item):
+                yield text
+
+
+def mask_userinfo(module):
+    """Hide ``user:password@`` written into any URL or reference option from everything the module returns.
+
+    The services refuse such options, but Ansible echoes the arguments (``invocation``) in the result of
+    a failure; no_log values are masked there and everywhere else in the result.
+    """
+    for text in _strings_in(module.params):
+        for secret in userinfo_secrets(text):
+            module.no_log_values.add(secret)
+
+
 def run_module(module, fn):
     """Run ``fn()`` and exit with its result: a dict, or the Outcome of a service.
 
@@ -224,6 +249,7 @@ def run_module(module, fn):
     Ansible at -vvv), never in ``msg``. At -vvv the client request trace is
     added as ``trace``.
     """
+    mask_userinfo(module)
     check_requirements(module)
     try:
         result = result_of(module, fn())

@@ -93,6 +93,26 @@ def has_userinfo(text, reference=False):
     return isinstance(text, str) and bool(pattern.match(text.strip()))
 
 
+def userinfo_secrets(text):
+    """The ``user:password`` (and the password) a URL or reference carries before its host, else ().
+
+    Used to mask them in everything a module returns, its echoed arguments included. ``name@sha256:...``
+    carries no password and is never taken for userinfo; ``scheme://user@host`` is.
+    """
+    if not isinstance(text, str):
+        return ()
+    stripped = text.strip()
+    if not (has_userinfo(stripped) or has_userinfo(stripped, reference=True)):
+        return ()
+    scheme, sep, rest = stripped.partition("://")
+    authority = rest if sep else scheme
+    userinfo = authority.split("@", 1)[0]
+    user, colon, password = userinfo.partition(":")
+    if not colon and not sep:
+        return ()
+    return tuple(secret for secret in (userinfo, password) if secret)
+
+
 def _refuse_userinfo(text, what):
     if has_userinfo(text, reference=what != "registry_url"):
         # Never echo the text: the part before '@' is a password.

@@ -167,17 +167,27 @@ def _reap(pid):
         del _children[pid]
 
 
+def _gone(record):
+    """True once the process has ended; for a child of ours, only once it has been reaped.
+
+    A multi-threaded leader (the Go registry) shows as a zombie while its other threads still exit, and
+    waitpid cannot reap it until they have: judging by /proc alone would leave that zombie behind.
+    """
+    if record["pid"] in _children:
+        _reap(record["pid"])
+        return record["pid"] not in _children
+    return not _is_alive(record)
+
+
 def _terminate(records):
     """SIGTERM every live process group, then SIGKILL what is left; raise if anything survives."""
-    live = [record for record in records if _is_alive(record)]
+    live = [record for record in records if _is_alive(record) or record.get("pid") in _children]
     for record in live:
         _signal_group(record["pid"], signal.SIGTERM)
     for signum, timeout in ((signal.SIGKILL, STOP_TIMEOUT), (None, STOP_TIMEOUT)):
         deadline = time.monotonic() + timeout
         while live and time.monotonic() < deadline:
-            for record in live:
-                _reap(record["pid"])
-            live = [record for record in live if _is_alive(record)]
+            live = [record for record in live if not _gone(record)]
             if live:
                 time.sleep(0.05)
         if not live or signum is None:

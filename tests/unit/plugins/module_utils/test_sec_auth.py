@@ -16,6 +16,7 @@ import time
 import pytest
 
 from ansible_collections.oci.registry.plugins.module_utils._auth import Authenticator, load_credentials
+from ansible_collections.oci.registry.plugins.module_utils._ansible_module import mask_userinfo
 from ansible_collections.oci.registry.plugins.module_utils._client import RegistryClient
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
@@ -28,12 +29,19 @@ from ansible_collections.oci.registry.plugins.module_utils._errors import (
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
     normalize_registry_url,
     parse_reference,
+    userinfo_secrets,
     validate_reference,
 )
 from ansible_collections.oci.registry.plugins.modules import registry_copy, registry_info, registry_manifest_info
 from ansible_collections.oci.registry.tests.unit.plugins.modules.module_runner import run
 
 SECRET = "S3cr3t-in-url"
+
+
+class FakeModule:
+    def __init__(self, params):
+        self.params = params
+        self.no_log_values = set()
 
 
 # ----------------------------------------------------------------------------- 1. userinfo
@@ -69,6 +77,27 @@ def test_digest_references_are_not_mistaken_for_userinfo():
     digest = "sha256:" + "a" * 64
     assert parse_reference("nginx@" + digest).digest == digest
     assert parse_reference("127.0.0.1:5000/team/app@" + digest).registry == "127.0.0.1:5000"
+
+
+@pytest.mark.parametrize("text, secrets", [
+    ("https://alice:%s@registry.example.com:5000" % SECRET, ("alice:" + SECRET, SECRET)),
+    ("alice:%s@registry.example.com/a/b:1" % SECRET, ("alice:" + SECRET, SECRET)),
+    ("https://alice@registry.example.com", ("alice",)),
+    ("nginx@sha256:" + "a" * 64, ()),
+    ("registry.example.com/team/app@sha256:" + "a" * 64, ()),
+    ("https://registry.example.com", ()),
+    (None, ()),
+])
+def test_userinfo_secrets_finds_what_to_mask_and_leaves_digests_alone(text, secrets):
+    assert userinfo_secrets(text) == secrets
+
+
+def test_module_results_mask_userinfo_in_echoed_arguments():
+    """ansible-core <= 2.19 echoes a failed module's arguments as ``invocation``; the userinfo is masked there."""
+    module = FakeModule({"registry_url": "https://alice:%s@registry.example.com" % SECRET,
+                         "images": [{"src": "bob:pw-two@registry.example.com/a/b:1", "dest": "nginx@sha256:" + "a" * 64}]})
+    mask_userinfo(module)
+    assert module.no_log_values == {"alice:" + SECRET, SECRET, "bob:pw-two", "pw-two"}
 
 
 def test_modules_never_echo_userinfo(capsys):
