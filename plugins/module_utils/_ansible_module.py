@@ -216,17 +216,16 @@ def result_of(module, outcome):
     return result
 
 
-def _strings_in(value):
+def _strings_in(value, found):
     if isinstance(value, str):
-        yield value
+        found.append(value)
     elif isinstance(value, dict):
         for item in value.values():
-            for text in _strings_in(item):
-                yield text
+            _strings_in(item, found)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            for text in _strings_in(item):
-                yield text
+            _strings_in(item, found)
+    return found
 
 
 def mask_userinfo(module):
@@ -235,7 +234,7 @@ def mask_userinfo(module):
     The services refuse such options, but Ansible echoes the arguments (``invocation``) in the result of
     a failure; no_log values are masked there and everywhere else in the result.
     """
-    for text in _strings_in(module.params):
+    for text in _strings_in(module.params, []):
         for secret in userinfo_secrets(text):
             module.no_log_values.add(secret)
 

@@ -107,7 +107,7 @@ def userinfo_secrets(text):
     scheme, sep, rest = stripped.partition("://")
     authority = rest if sep else scheme
     userinfo = authority.split("@", 1)[0]
-    user, colon, password = userinfo.partition(":")
+    _user, colon, password = userinfo.partition(":")
     if not colon and not sep:
         return ()
     return tuple(secret for secret in (userinfo, password) if secret)
