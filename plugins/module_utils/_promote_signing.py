@@ -113,6 +113,10 @@ def sign_groups(images, copy_result, dest_auth=None):
     if copy_result is None:
         # Before the copy (the role's key check): each destination by its tag.
         results = [{} for dummy in targets]
+    elif copy_result.get("summary") is None:
+        # The copy failed as a whole (nothing written): nothing to sign. Ansible evaluates a task's loop
+        # before its ``when``, so the role's own refusal must not be pre-empted by an error here.
+        return []
     else:
         results = copy_result.get("images") or []
     if len(results) != len(targets):

@@ -34,8 +34,13 @@ def venv_binary(name):
 
 
 def child_env(**extra):
-    """The environment for an Ansible child process: this collection, this venv's tools first."""
+    """The environment for an Ansible child process: this collection, this venv's tools first.
+
+    Modules run with this venv's Python too: interpreter discovery would pick the newest Python on the
+    machine (a pyenv 3.13 beside a 3.11 venv), which need not have requests.
+    """
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     env.update(extra)
     return env

@@ -22,8 +22,8 @@ import base64
 import json
 import os
 import secrets
-
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -88,6 +88,8 @@ def _private_data_dir(root, registries, playbooks, extravars, hosts, group_vars=
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True", "ANSIBLE_PARAMIKO_RECORD_HOST_KEYS": "False",
         "AWX_HOST": "https://awx.example.com", "JOB_ID": "4242", "INVENTORY_ID": "7", "PROJECT_REVISION": "0123abc",
         "ANSIBLE_COLLECTIONS_PATH": collection_paths.collections_path(),
+        # An execution environment has one Python; here that is the venv's (discovery could pick another).
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
     }
     secrets_used = list(PASSWORDS.values())
     for definition_name, variant, prefix in ((awx_rendering.SOURCE, "basic", "src"), (awx_rendering.DESTINATION, "token", "dst")):

@@ -92,7 +92,7 @@ def copy_result(images):
         {"src_digest": D1, "dest_digest": D1}, {"src_digest": D1, "dest_digest": D1},  # api: 1.0, stable
         {"src_digest": D2, "dest_digest": D2}, {"src_digest": D2, "dest_digest": D2},  # web: prod, dr
         {"src_digest": D1, "dest_digest": None},  # base, check mode
-    ]}
+    ], "summary": {"failed": 0, "refused": 0}}
 
 
 def test_sign_groups_sign_each_destination_repository_once_with_its_credentials():
@@ -116,7 +116,13 @@ def test_sign_groups_sign_each_destination_repository_once_with_its_credentials(
 
 def test_sign_groups_refuse_a_copy_result_that_does_not_match():
     with pytest.raises(AnsibleFilterError, match="reported 1 results for 5 destinations"):
-        promote_sign_groups(release(), {"images": [{}]})
+        promote_sign_groups(release(), {"images": [{}], "summary": {"failed": 0, "refused": 0}})
+
+
+def test_sign_groups_of_a_copy_that_failed_as_a_whole_are_empty():
+    """The role evaluates the signing loop before its ``when``: a failed copy must leave the refusal to the role."""
+    failed = {"failed": True, "changed": False, "msg": "cannot reach registry.example.com (connection refused)"}
+    assert promote_sign_groups(release(), failed) == []
 
 
 def test_sign_groups_before_the_copy_use_the_destination_tags():
