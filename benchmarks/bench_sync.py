@@ -11,7 +11,7 @@ For the registry_copy runs it reports the requests per side (result ``requests``
 requests sent to the destination (request trace at -vvv; the target is 0 on a no-op run).
 
 Run through benchmarks/run.sh (make bench), or directly (PYTHONPATH=.build):
-  bench_sync.py [--tags 1000] [--images 300] [--runs 1]
+  bench_sync.py [--tags 1000] [--images 300]
 Prints a table and writes benchmarks/results/sync.md.
 """
 
