@@ -19,7 +19,7 @@ options:
   _input:
     description:
       - The images to promote, C(promote_images) or the single-image role variables as a one-element list.
-      - A list of dicts with C(src), C(dest), C(expected_digest), C(additional_tags).
+      - A list of dicts with C(src), C(dest), C(expected_digest), C(additional_tags) and optionally C(backup_tag).
     type: raw
     required: true
   src_auth:
@@ -37,6 +37,11 @@ options:
   immutable:
     description: Refuse to move an existing destination tag.
     type: bool
+  backup_tag:
+    description:
+      - Default C(backup_tag) of the entries (registry_copy's template, for example V({tag}-prev)); an image's
+        own C(backup_tag) wins.
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -61,9 +66,10 @@ from ansible_collections.oci.registry.plugins.module_utils._role_batches import 
 from ansible_collections.oci.registry.plugins.module_utils._shard import ShardError
 
 
-def promote_copy_items(images, src_auth=None, dest_auth=None, platforms=None, referrers=True, immutable=False):
+def promote_copy_items(images, src_auth=None, dest_auth=None, platforms=None, referrers=True, immutable=False,
+                       backup_tag=None):
     try:
-        return _promote_copy_items(images, src_auth, dest_auth, platforms, referrers, immutable)
+        return _promote_copy_items(images, src_auth, dest_auth, platforms, referrers, immutable, backup_tag)
     except (RoleInputError, ShardError) as err:
         raise AnsibleFilterError('promote_copy_items: %s' % err) from None
 

@@ -95,8 +95,13 @@ def promote_targets(images):
     return targets
 
 
-def promote_copy_items(images, src_auth=None, dest_auth=None, platforms=None, referrers=True, immutable=False):
-    """registry_copy ``images`` entries for a promotion (see promote_targets)."""
+def promote_copy_items(images, src_auth=None, dest_auth=None, platforms=None, referrers=True, immutable=False,
+                       backup_tag=None):
+    """registry_copy ``images`` entries for a promotion (see promote_targets).
+
+    ``backup_tag`` (an image's own ``backup_tag`` wins): before a destination tag moves, its old image is
+    kept under this tag (registry_copy's template), so a rollback is one retag.
+    """
     items = []
     for target in promote_targets(images):
         image = images[target["image_index"]]
@@ -117,6 +122,9 @@ def promote_copy_items(images, src_auth=None, dest_auth=None, platforms=None, re
             item["platforms"] = list(platforms)
         if image.get("expected_digest"):
             item["expected_digest"] = image["expected_digest"]
+        backup = image.get("backup_tag") or backup_tag
+        if backup:
+            item["backup_tag"] = backup
         items.append(item)
     return items
 
@@ -141,6 +149,7 @@ def promote_report(copy_result, images, platforms=None, check_mode=False):
                 "tags_changed": [t["tag"] for t, r in mine if r.get("changed")],
                 "previous": dict((t["tag"], (r.get("tags") or [{}])[0].get("before")) for t, r in mine),
                 "referrers": first.get("referrers") or [],
+                "backups": [backup for _t, r in mine for backup in r.get("backups") or []],
                 "changed": any(r.get("changed") for _t, r in mine),
             })
         src_digest = next((r.get("src_digest") for _t, r in pairs if r.get("src_digest")), None)

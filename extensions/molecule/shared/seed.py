@@ -64,7 +64,7 @@ def seed_promote(env):
     for variant, repository in (("plain2", "molecule-promote/prod"), ("plain2", "molecule-promote/arm64"),
                                 ("basic", "molecule-promote/prod"), ("plain2", "molecule-promote/release-api"),
                                 ("plain2", "molecule-promote/release-web"), ("plain2", "molecule-promote/atomic-api"),
-                                ("plain2", "molecule-promote/atomic-web")):
+                                ("plain2", "molecule-promote/atomic-web"), ("plain2", "molecule-promote/backup")):
         wipe(env, variant, repository, extra=leftovers)
     return {
         "index": index.digest,

@@ -143,6 +143,22 @@ def test_promote_report_keeps_the_single_image_shape():
     assert first['destinations'][1]['registry_url'] == 'https://other.example'
 
 
+def test_promote_backup_tag_reaches_every_entry_and_an_image_may_set_its_own():
+    release = [dict(RELEASE[0]), dict(RELEASE[1], backup_tag='{tag}-{date}')]
+    items = promote_copy_items(release, backup_tag='{tag}-prev')
+    assert [item['backup_tag'] for item in items] == ['{tag}-prev'] * 4 + ['{tag}-{date}']
+    assert all('backup_tag' not in item for item in promote_copy_items(RELEASE))
+
+
+def test_promote_report_lists_the_backups_per_destination():
+    result = _copy_result(['done'] * 5)
+    moved = {'tag': 'stable', 'backup': 'stable-prev', 'digest': D2}
+    result['images'][1]['backups'] = [moved]
+    reports = promote_report(result, RELEASE)
+    assert [d['backups'] for d in reports[0]['destinations']] == [[moved], []]
+    assert reports[1]['destinations'][0]['backups'] == []
+
+
 def test_promote_failure_names_guard_digests_and_nothing_written():
     refusal = {'guard': 'expected_digest', 'src_digest': D2, 'expected_digest': D1}
     msg = promote_failure(_copy_result(['not_started', 'refused', 'not_started', 'not_started', 'not_started'],
