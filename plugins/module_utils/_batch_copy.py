@@ -33,14 +33,16 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine, sync_options
+from ansible_collections.oci.registry.plugins.module_utils._copy import CopyEngine, pulls_needed, sync_options
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     InvalidReferenceError,
     NotFoundError,
     RegistryError,
 )
 from ansible_collections.oci.registry.plugins.module_utils._options import check_number
+from ansible_collections.oci.registry.plugins.module_utils._rate_limit import check_pulls
 from ansible_collections.oci.registry.plugins.module_utils._semver import SemverError, filter_versions
+from ansible_collections.oci.registry.plugins.module_utils._tracing import safe_host
 
 DEFAULT_IMAGE_CONCURRENCY = 4
 
@@ -214,6 +216,7 @@ class BatchCopy:
             self._each(pool, self._select, states)
             self._pin(pool, states)
             self._each(pool, self._plan, states)
+            self._check_pull_limits(states)
             blocked = self.atomic and any(state.status in (FAILED, REFUSED) for state in states)
             if blocked:
                 for state in states:
@@ -314,6 +317,25 @@ class BatchCopy:
             refusal = overwrite_refusal(state.plan)
             if refusal is not None:
                 state.fail(REFUSED, None, refusal)
+
+    @staticmethod
+    def _check_pull_limits(states):
+        """Every planned item of a source registry with too few pulls left fails before anything is written.
+
+        Each plan was checked alone; together they may need more than the registry allows (Docker Hub),
+        and running out halfway would leave a half-synced set.
+        """
+        planned = [state for state in states if state.status is None and state.plan is not None]
+        by_host = {}
+        for state in planned:
+            host = safe_host(state.item.src_client.registry_url)
+            by_host.setdefault(host, []).append(state)
+        for host, host_states in by_host.items():
+            try:
+                check_pulls(host, sum(pulls_needed(state.plan.pending) for state in host_states))
+            except RegistryError as err:
+                for state in host_states:
+                    state.fail(FAILED, err)
 
     def _execute(self, state):
         state.result = state.engine.execute(state.plan)

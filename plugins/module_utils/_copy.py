@@ -394,6 +394,11 @@ def filter_index(index, platforms):
     return selected, raw
 
 
+def pulls_needed(pending):
+    """The fewest pulls (manifest reads counted by a pull limit) copying the ``pending`` tag plans takes."""
+    return len({plan.target_digest for plan in pending})
+
+
 class CopyPlan:
     """What :meth:`CopyEngine.plan` read: the tags to write and the manifests the destination lacks."""
 
@@ -503,7 +508,7 @@ class CopyEngine:
             pending = [plan for plan in plans if not plan.up_to_date]
             # The HEADs above carried the source's pull limit (Docker Hub): every image still to copy is at
             # least one manifest pull, and running out halfway would leave the destination half-synced.
-            check_pulls(safe_host(self.src.registry_url), len({plan.target_digest for plan in pending}))
+            check_pulls(safe_host(self.src.registry_url), pulls_needed(pending))
             if backup is not None:
                 self._name_backups(backup, pending, {plan.dest.tag for plan in plans + skipped})
             graph = self._walk_plans(src.repository, dest.repository, pending)

@@ -372,6 +372,23 @@ def test_pull_limit_too_low_for_the_plan_stops_before_writing(registries, skopeo
     assert tags_at(skopeo, "plain2", dest_repo) == ["a", "b", "c"]
 
 
+def test_pull_limit_counts_every_images_entry_together(registries, skopeo, sync_repo, source, proxy, capsys):
+    """Each entry fits alone (2 and 1 pulls) but not together (3): nothing is written, atomic or not."""
+    src_repo, dummy = source
+    dest_a, dest_b = sync_repo + "/dest-a", sync_repo + "/dest-b"
+    items = [dict(src="%s/%s" % (proxy.url, src_repo), dest=url(registries, "plain2", dest_a), tags=["a", "b"]),
+             dict(src="%s/%s" % (proxy.url, src_repo), dest=url(registries, "plain2", dest_b), tags=["c"])]
+    proxy.extra_headers = {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "2;w=21600"}
+    failed = run(registry_copy, capsys, images=items)
+    assert failed["failed"] is True and failed["summary"]["failed"] == 2 and failed["summary"]["done"] == 0
+    assert all("2 of 100 pulls left and this run needs at least 3" in image["msg"] for image in failed["images"])
+    assert tags_at(skopeo, "plain2", dest_a) == [] and tags_at(skopeo, "plain2", dest_b) == []
+    proxy.extra_headers = {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "3;w=21600"}
+    done = run(registry_copy, capsys, images=items)
+    assert done["changed"] is True and done["summary"]["done"] == 2
+    assert tags_at(skopeo, "plain2", dest_a) == ["a", "b"] and tags_at(skopeo, "plain2", dest_b) == ["c"]
+
+
 def test_429_with_retry_after_is_honoured_and_the_copy_finishes(registries, skopeo, sync_repo, source, proxy, capsys):
     src_repo, pushed = source
     dest_repo = sync_repo + "/dest"
