@@ -29,7 +29,8 @@ description:
     attachments) are copied with O(referrers).
   - When the source announces a pull limit (Docker Hub's C(ratelimit-remaining) on manifest requests) that would
     not cover the images still to copy (with O(images), of every entry from that registry together), the task
-    stops before writing anything and says how many pulls are left and when they free up. HTTP 429 answers are retried as C(Retry-After) asks, within a bounded total wait.
+    stops before writing anything and says how many pulls are left and when they free up. HTTP 429 answers
+    are retried as C(Retry-After) asks, within a bounded total wait.
   - As a sync tool, O(prune) removes what the source selection no longer has, O(immutable_tags) makes re-runs
     over release tags cost one tag listing, and O(backup_tag) keeps the digest a tag pointed to before it moved.
   - "With O(tags) or O(tag_pattern), a re-run that changes nothing costs one destination tag listing, one
