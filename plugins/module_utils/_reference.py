@@ -94,10 +94,12 @@ def has_userinfo(text, reference=False):
 
 
 def userinfo_secrets(text):
-    """The ``user:password`` (and the password) a URL or reference carries before its host, else ().
+    """The ``user:password`` a URL or reference carries before its host, as a 1-tuple, else ().
 
-    Used to mask them in everything a module returns, its echoed arguments included. ``name@sha256:...``
-    carries no password and is never taken for userinfo; ``scheme://user@host`` is.
+    Used to mask it in everything a module returns, its echoed arguments included. Only the whole
+    userinfo is given: with the password as a second value, ansible-core 2.17 may mask the password
+    first and leave ``user:********`` behind. ``name@sha256:...`` carries no password and is never
+    taken for userinfo; ``scheme://user@host`` is.
     """
     if not isinstance(text, str):
         return ()
@@ -107,10 +109,9 @@ def userinfo_secrets(text):
     scheme, sep, rest = stripped.partition("://")
     authority = rest if sep else scheme
     userinfo = authority.split("@", 1)[0]
-    _user, colon, password = userinfo.partition(":")
-    if not colon and not sep:
+    if not userinfo or (":" not in userinfo and not sep):
         return ()
-    return tuple(secret for secret in (userinfo, password) if secret)
+    return (userinfo,)
 
 
 def _refuse_userinfo(text, what):
