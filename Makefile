@@ -81,7 +81,7 @@ ee-check: venv
 galaxy-importer: venv
 	bash hacking/galaxy-importer.sh
 
-# sanity + units on the oldest (2.17) and newest supported ansible-core the machine's Pythons allow.
+# sanity + units on ansible-core 2.17 (oldest), 2.19 (newest on Python 3.11) and 2.21, as the machine's Pythons allow.
 test-matrix: venv
 	bash hacking/test-matrix.sh
 

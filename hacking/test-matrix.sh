@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# `make test-matrix`: ansible-test sanity and units on the oldest supported ansible-core (2.17) and
-# the newest (2.21), each in its own venv under .build/matrix/<version> with a copy of the collection
+# `make test-matrix`: ansible-test sanity and units on the oldest supported ansible-core (2.17), the
+# newest that runs on Python 3.11 (2.19: what `make test` gets on a machine with only 3.11) and the
+# newest (2.21), each in its own venv under .build/matrix/<version> with a copy of the collection
 # tree (ansible-test resolves symlinks, like `make ansible-test-tree`). Not part of `make test`: it
-# builds two venvs and runs sanity twice.
+# builds three venvs and runs sanity three times.
 #
 #   hacking/test-matrix.sh [VERSION...]      e.g. hacking/test-matrix.sh 2.17
 #
 # Each entry is "ansible-core version:Pythons to try, preferred first". 2.17 runs its controller on
-# Python 3.10-3.12, 2.21 on 3.12+.
+# Python 3.10-3.12, 2.19 on 3.11-3.13, 2.21 on 3.12+.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-matrix=("2.17:3.12 3.11" "2.21:3.13 3.12")
+matrix=("2.17:3.12 3.11" "2.19:3.11" "2.21:3.13 3.12")
 
 find_python() {
   local v candidate
