@@ -104,7 +104,8 @@ def userinfo_secrets(text):
     if not isinstance(text, str):
         return ()
     stripped = text.strip()
-    if not (has_userinfo(stripped) or has_userinfo(stripped, reference=True)):
+    # The URL grammar admits every reference with userinfo too (it also allows nothing after the host).
+    if not has_userinfo(stripped):
         return ()
     scheme, sep, rest = stripped.partition("://")
     authority = rest if sep else scheme
